@@ -1,0 +1,69 @@
+/**
+ * The small interface every storage backend implements (restic's backend model): save a
+ * whole file, load a byte range, stat, list and remove, plus a way to tell "not found" from
+ * other failures. Behaviour such as retries or limits is added by wrapping a Backend.
+ */
+
+export type FileType = 'config' | 'key' | 'lock' | 'snapshot' | 'index' | 'pack';
+
+export const FILE_TYPES: readonly FileType[] = ['config', 'key', 'lock', 'snapshot', 'index', 'pack'];
+
+export interface FileHandle {
+  type: FileType;
+  /** 64 hex characters for everything but `config`, whose name is ignored. */
+  name: string;
+}
+
+export interface FileInfo {
+  name: string;
+  size: number;
+}
+
+export interface Backend {
+  /** Where the repository lives, safe to print (no credentials). */
+  readonly location: string;
+  /** Creates the directory skeleton of a new repository; fails when a config exists. */
+  create(): Promise<void>;
+  /** Stores `data` under `h` atomically: a reader never sees a partial file. */
+  save(h: FileHandle, data: Uint8Array): Promise<void>;
+  /** Loads `length` bytes at `offset` (all remaining bytes when length is undefined). */
+  load(h: FileHandle, offset?: number, length?: number): Promise<Buffer>;
+  stat(h: FileHandle): Promise<FileInfo>;
+  /** Lists files of a type whose names are valid IDs (temporary files are invisible). */
+  list(type: FileType): Promise<FileInfo[]>;
+  remove(h: FileHandle): Promise<void>;
+  isNotFound(err: unknown): boolean;
+  close(): Promise<void>;
+}
+
+const ID_RE = /^[0-9a-f]{64}$/;
+
+export function isId(name: string): boolean {
+  return ID_RE.test(name);
+}
+
+/** Relative path of a file in restic's layout (restic-format.md §1). */
+export function relativePath(h: FileHandle): string {
+  switch (h.type) {
+    case 'config':
+      return 'config';
+    case 'key':
+      return `keys/${h.name}`;
+    case 'lock':
+      return `locks/${h.name}`;
+    case 'snapshot':
+      return `snapshots/${h.name}`;
+    case 'index':
+      return `index/${h.name}`;
+    case 'pack':
+      return `data/${h.name.slice(0, 2)}/${h.name}`;
+  }
+}
+
+export const TYPE_DIRS: Record<Exclude<FileType, 'config'>, string> = {
+  key: 'keys',
+  lock: 'locks',
+  snapshot: 'snapshots',
+  index: 'index',
+  pack: 'data',
+};

@@ -1,0 +1,165 @@
+/**
+ * Local filesystem backend. Files are written under a temporary name in the same
+ * directory, fsynced, renamed and the directory fsynced, so a killed process never leaves a
+ * partial file under a final name; stored files are made read-only, as restic does.
+ */
+import { promises as fsp, constants as fsc } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { fail, HoldfastError } from '../errors.js';
+import {
+  type Backend,
+  type FileHandle,
+  type FileInfo,
+  type FileType,
+  isId,
+  relativePath,
+  TYPE_DIRS,
+} from './backend.js';
+
+function ioError(what: string, err: unknown): HoldfastError {
+  const e = err as NodeJS.ErrnoException;
+  const hint = e.code === 'ENOSPC' ? ' (the disk is full: free space and retry)' : '';
+  return new HoldfastError('BACKEND', `${what}: ${e.message}${hint}`, { cause: err });
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fd = await fsp.open(dir, fsc.O_RDONLY);
+  try {
+    await fd.sync();
+  } finally {
+    await fd.close();
+  }
+}
+
+export function localBackend(root: string): Backend {
+  const abs = path.resolve(root);
+  const full = (h: FileHandle) => path.join(abs, relativePath(h));
+
+  async function create(): Promise<void> {
+    try {
+      await fsp.access(path.join(abs, 'config'));
+      fail('REPO_EXISTS', `a repository already exists at ${abs}`);
+    } catch (err) {
+      if (err instanceof HoldfastError) throw err;
+    }
+    const dirs = Object.values(TYPE_DIRS).map((d) => path.join(abs, d));
+    for (let i = 0; i < 256; i++) dirs.push(path.join(abs, 'data', i.toString(16).padStart(2, '0')));
+    try {
+      await fsp.mkdir(abs, { recursive: true, mode: 0o700 });
+      for (const d of dirs) await fsp.mkdir(d, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw ioError(`cannot create repository at ${abs}`, err);
+    }
+  }
+
+  async function save(h: FileHandle, data: Uint8Array): Promise<void> {
+    const final = full(h);
+    const dir = path.dirname(final);
+    const tmp = `${final}-tmp-${randomBytes(8).toString('hex')}`;
+    let fd: fsp.FileHandle | undefined;
+    try {
+      fd = await fsp.open(tmp, 'wx', 0o600).catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+        await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+        return fsp.open(tmp, 'wx', 0o600);
+      });
+      await fd.writeFile(data);
+      await fd.sync();
+      await fd.close();
+      fd = undefined;
+      await fsp.rename(tmp, final);
+      await fsyncDir(dir);
+      await fsp.chmod(final, 0o400);
+    } catch (err) {
+      await fd?.close().catch(() => undefined);
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      throw ioError(`cannot save ${relativePath(h)}`, err);
+    }
+  }
+
+  async function load(h: FileHandle, offset = 0, length?: number): Promise<Buffer> {
+    const file = full(h);
+    let fd: fsp.FileHandle | undefined;
+    try {
+      fd = await fsp.open(file, 'r');
+      const size = (await fd.stat()).size;
+      const want = length === undefined ? Math.max(0, size - offset) : length;
+      const buf = Buffer.allocUnsafe(want);
+      let got = 0;
+      while (got < want) {
+        const { bytesRead } = await fd.read(buf, got, want - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      if (got < want)
+        fail('BACKEND', `${relativePath(h)}: short read (${got} of ${want} bytes at ${offset})`);
+      return buf;
+    } catch (err) {
+      if (err instanceof HoldfastError) throw err;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err;
+      throw ioError(`cannot load ${relativePath(h)}`, err);
+    } finally {
+      await fd?.close();
+    }
+  }
+
+  async function stat(h: FileHandle): Promise<FileInfo> {
+    const st = await fsp.stat(full(h));
+    return { name: h.name, size: st.size };
+  }
+
+  async function listDir(dir: string): Promise<FileInfo[]> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw ioError(`cannot list ${dir}`, err);
+    }
+    const out: FileInfo[] = [];
+    for (const name of names.filter(isId)) {
+      const st = await fsp.stat(path.join(dir, name)).catch(() => undefined);
+      if (st?.isFile()) out.push({ name, size: st.size });
+    }
+    return out;
+  }
+
+  async function list(type: FileType): Promise<FileInfo[]> {
+    if (type === 'config') return [];
+    const dir = path.join(abs, TYPE_DIRS[type]);
+    if (type !== 'pack') return listDir(dir);
+    let subs: string[];
+    try {
+      subs = await fsp.readdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw ioError(`cannot list ${dir}`, err);
+    }
+    const all = await Promise.all(
+      subs.filter((s) => /^[0-9a-f]{2}$/.test(s)).map((s) => listDir(path.join(dir, s))),
+    );
+    return all.flat();
+  }
+
+  async function remove(h: FileHandle): Promise<void> {
+    try {
+      await fsp.rm(full(h));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err;
+      throw ioError(`cannot remove ${relativePath(h)}`, err);
+    }
+  }
+
+  return {
+    location: abs,
+    create,
+    save,
+    load,
+    stat,
+    list,
+    remove,
+    isNotFound: (err) => (err as NodeJS.ErrnoException)?.code === 'ENOENT',
+    close: async () => undefined,
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * restic's content-defined chunker (restic-format.md §6): a Rabin fingerprint over a 64-byte
+ * window with a per-repository polynomial, cutting where the low 20 bits of the digest are
+ * zero, with chunks between 512 KiB and 8 MiB. Same polynomial, same bytes ⇒ the same
+ * boundaries as restic, which is what lets holdfast and restic deduplicate against each other.
+ *
+ * The 53-bit digest is kept as two uint32 halves so the hot loop stays in 32-bit integers.
+ */
+import { fail } from '../errors.js';
+import { degree, polyMod } from './polynomial.js';
+
+export const MIN_CHUNK = 512 * 1024;
+export const MAX_CHUNK = 8 * 1024 * 1024;
+const WINDOW = 64;
+const SPLIT_MASK = (1 << 20) - 1;
+
+interface Tables {
+  outHi: Uint32Array;
+  outLo: Uint32Array;
+  modHi: Uint32Array;
+  modLo: Uint32Array;
+  /** How far right to shift the high half to get the 8 bits above the digest. */
+  topShift: number;
+}
+
+const tableCache = new Map<bigint, Tables>();
+
+function tablesFor(pol: bigint): Tables {
+  const cached = tableCache.get(pol);
+  if (cached) return cached;
+  const k = degree(pol);
+  // The two-halves arithmetic needs the top byte wholly in the high half.
+  if (k < 40 || k > 56)
+    fail('REPO_UNSUPPORTED', `chunker polynomial of degree ${k} is not supported (restic uses 53)`);
+  const t: Tables = {
+    outHi: new Uint32Array(256),
+    outLo: new Uint32Array(256),
+    modHi: new Uint32Array(256),
+    modLo: new Uint32Array(256),
+    topShift: k - 8 - 32,
+  };
+  for (let b = 0; b < 256; b++) {
+    // Fingerprint of the window b, 0 × 63: what leaves the window when b slides out.
+    let h = polyMod(BigInt(b), pol);
+    for (let i = 1; i < WINDOW; i++) h = polyMod(h << 8n, pol);
+    t.outHi[b] = Number(h >> 32n);
+    t.outLo[b] = Number(h & 0xffffffffn);
+    const shifted = BigInt(b) << BigInt(k);
+    const m = polyMod(shifted, pol) ^ shifted;
+    t.modHi[b] = Number((m >> 32n) & 0xffffffffn);
+    t.modLo[b] = Number(m & 0xffffffffn);
+  }
+  tableCache.set(pol, t);
+  return t;
+}
+
+export interface Chunker {
+  /** Feeds the next bytes of the stream; returns the lengths of the chunks that ended in them. */
+  push(buf: Uint8Array): number[];
+  /** Ends the stream; returns the length of the last, partial chunk (0 if none). */
+  finish(): number;
+}
+
+/** A chunker for one file or stream; chunks never span two of them. */
+export function createChunker(pol: bigint): Chunker {
+  const { outHi, outLo, modHi, modLo, topShift } = tablesFor(pol);
+  const win = new Uint8Array(WINDOW);
+  let wpos = 0;
+  let hi = 0;
+  let lo = 0;
+  let count = 0;
+  let skip = 0;
+
+  function reset(): void {
+    win.fill(0);
+    // Prime the window with one 0x01 byte: digest 1, win[0] = 1.
+    win[0] = 1;
+    wpos = 1;
+    hi = 0;
+    lo = 1;
+    count = 0;
+    // The first MinSize - window bytes of a chunk cannot contain a cut and are not hashed.
+    skip = MIN_CHUNK - WINDOW;
+  }
+  reset();
+
+  return {
+    push(buf) {
+      const cuts: number[] = [];
+      const n = buf.length;
+      let i = 0;
+      while (i < n) {
+        if (skip > 0) {
+          const s = Math.min(skip, n - i);
+          skip -= s;
+          count += s;
+          i += s;
+          continue;
+        }
+        let cut = false;
+        for (; i < n; i++) {
+          const b = buf[i];
+          const old = win[wpos];
+          win[wpos] = b;
+          wpos = (wpos + 1) & (WINDOW - 1);
+          hi ^= outHi[old];
+          lo ^= outLo[old];
+          const top = hi >>> topShift;
+          hi = (((hi << 8) | (lo >>> 24)) ^ modHi[top]) >>> 0;
+          lo = (((lo << 8) | b) ^ modLo[top]) >>> 0;
+          count++;
+          if (count >= MIN_CHUNK && ((lo & SPLIT_MASK) === 0 || count >= MAX_CHUNK)) {
+            cuts.push(count);
+            reset();
+            i++;
+            cut = true;
+            break;
+          }
+        }
+        if (!cut) break;
+      }
+      return cuts;
+    },
+    finish() {
+      const last = count;
+      reset();
+      return last;
+    },
+  };
+}

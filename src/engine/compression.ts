@@ -1,0 +1,36 @@
+/**
+ * zstd compression as restic v2 uses it: data and tree blobs, and the 0x02-prefixed
+ * "unpacked" files (snapshots, index, locks). See restic-format.md §4.3 and §5.1.
+ */
+import { compress, decompress } from 'zstd-napi';
+import { fail } from '../errors.js';
+
+/** zstd level 3 is what restic's "auto" (klauspost SpeedDefault) approximates. */
+const LEVEL = 3;
+
+export function zstdCompress(data: Uint8Array): Buffer {
+  return compress(data, { compressionLevel: LEVEL });
+}
+
+export function zstdDecompress(data: Uint8Array, what = 'data'): Buffer {
+  try {
+    return decompress(data);
+  } catch (err) {
+    return fail('INTEGRITY', `${what}: cannot decompress (${(err as Error).message})`, err);
+  }
+}
+
+/** Plaintext of an unpacked file in a v2 repository: 0x02 || zstd(json). */
+export function encodeUnpacked(json: Buffer, version: number): Buffer {
+  if (version < 2) return json;
+  return Buffer.concat([Buffer.from([2]), zstdCompress(json)]);
+}
+
+/** Reverses encodeUnpacked; accepts raw JSON (v1 style) too. */
+export function decodeUnpacked(plain: Buffer, what: string): Buffer {
+  if (plain.length === 0) return plain;
+  const first = plain[0];
+  if (first === 0x7b || first === 0x5b) return plain;
+  if (first === 2) return zstdDecompress(plain.subarray(1), what);
+  return fail('INTEGRITY', `${what}: not supported encoding format ${first}`);
+}

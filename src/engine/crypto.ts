@@ -1,0 +1,122 @@
+/**
+ * restic's authenticated encryption (AES-256-CTR + Poly1305-AES) and its key derivation.
+ * A sealed box is IV(16) || ciphertext || MAC(16); see restic-format.md §3.
+ */
+import { createCipheriv, createDecipheriv, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { poly1305 } from '@noble/ciphers/_poly1305.js';
+import { fail } from '../errors.js';
+
+export interface MasterKey {
+  /** AES-256 key. */
+  encrypt: Buffer;
+  /** AES-128 key that derives the Poly1305 `s` from the IV. */
+  macK: Buffer;
+  /** Poly1305 `r` (clamped when used). */
+  macR: Buffer;
+}
+
+export const SEAL_OVERHEAD = 32;
+const IV_LEN = 16;
+const MAC_LEN = 16;
+const CLAMP = Buffer.from('ffffff0ffcffff0ffcffff0ffcffff0f', 'hex');
+
+export function newMasterKey(): MasterKey {
+  const raw = randomBytes(64);
+  const macR = Buffer.from(raw.subarray(48, 64));
+  for (let i = 0; i < 16; i++) macR[i] &= CLAMP[i];
+  return { encrypt: raw.subarray(0, 32), macK: raw.subarray(32, 48), macR };
+}
+
+/** Splits a 64-byte derived key into a MasterKey, as restic does for user keys. */
+export function keyFromBytes(raw: Buffer): MasterKey {
+  return { encrypt: raw.subarray(0, 32), macK: raw.subarray(32, 48), macR: raw.subarray(48, 64) };
+}
+
+export function isValidKey(key: MasterKey): boolean {
+  const nonZero = (b: Buffer) => b.length > 0 && b.some((x) => x !== 0);
+  return (
+    key.encrypt.length === 32 &&
+    key.macK.length === 16 &&
+    key.macR.length === 16 &&
+    nonZero(key.encrypt) &&
+    nonZero(key.macK) &&
+    nonZero(key.macR)
+  );
+}
+
+function macOf(key: MasterKey, iv: Buffer, ciphertext: Uint8Array): Uint8Array {
+  const aes = createCipheriv('aes-128-ecb', key.macK, null);
+  aes.setAutoPadding(false);
+  const s = aes.update(iv);
+  const polyKey = Buffer.alloc(32);
+  for (let i = 0; i < 16; i++) polyKey[i] = key.macR[i] & CLAMP[i];
+  s.copy(polyKey, 16);
+  return poly1305(ciphertext, polyKey);
+}
+
+function newIv(): Buffer {
+  for (;;) {
+    const iv = randomBytes(IV_LEN);
+    if (iv.some((b) => b !== 0)) return iv;
+  }
+}
+
+/** Encrypts and authenticates `plaintext`; output is 32 bytes longer. */
+export function seal(key: MasterKey, plaintext: Uint8Array): Buffer {
+  const iv = newIv();
+  const out = Buffer.allocUnsafe(plaintext.length + SEAL_OVERHEAD);
+  iv.copy(out, 0);
+  const cipher = createCipheriv('aes-256-ctr', key.encrypt, iv);
+  const n1 = cipher.update(plaintext).copy(out, IV_LEN);
+  cipher.final().copy(out, IV_LEN + n1);
+  const ct = out.subarray(IV_LEN, IV_LEN + plaintext.length);
+  Buffer.from(macOf(key, iv, ct)).copy(out, IV_LEN + plaintext.length);
+  return out;
+}
+
+/** Verifies the MAC (constant time) and decrypts; throws INTEGRITY when the box was altered. */
+export function open(key: MasterKey, sealed: Uint8Array, what = 'data'): Buffer {
+  if (sealed.length < SEAL_OVERHEAD)
+    fail('INTEGRITY', `${what}: ciphertext too short (${sealed.length} bytes)`);
+  const buf = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.length);
+  const iv = buf.subarray(0, IV_LEN);
+  if (!iv.some((b) => b !== 0)) fail('INTEGRITY', `${what}: invalid all-zero nonce`);
+  const ct = buf.subarray(IV_LEN, buf.length - MAC_LEN);
+  const mac = buf.subarray(buf.length - MAC_LEN);
+  const expected = Buffer.from(macOf(key, iv, ct));
+  if (!timingSafeEqual(expected, mac)) fail('INTEGRITY', `${what}: ciphertext verification failed`);
+  const decipher = createDecipheriv('aes-256-ctr', key.encrypt, iv);
+  return Buffer.concat([decipher.update(ct), decipher.final()]);
+}
+
+export interface ScryptParams {
+  N: number;
+  r: number;
+  p: number;
+}
+
+export function deriveKey(password: Buffer, salt: Buffer, params: ScryptParams): Promise<MasterKey> {
+  const { N, r, p } = params;
+  if (N < 2 || (N & (N - 1)) !== 0 || r < 1 || p < 1 || r * p >= 2 ** 30) {
+    fail('REPO_UNSUPPORTED', `key file has invalid scrypt parameters N=${N} r=${r} p=${p}`);
+  }
+  const maxmem = 128 * N * r * (p + 2) + 64 * 1024 * 1024;
+  return new Promise((resolve, reject) => {
+    scrypt(password, salt, 64, { N, r, p, maxmem }, (err, derived) =>
+      err ? reject(err) : resolve(keyFromBytes(derived)),
+    );
+  });
+}
+
+/**
+ * Chooses scrypt parameters as restic does: N=32768, r=8, and p grown until one derivation
+ * takes about `targetMs` (restic aims at 500 ms).
+ */
+export async function calibrateScrypt(targetMs = 500): Promise<ScryptParams> {
+  const base = { N: 32768, r: 8, p: 1 };
+  const started = process.hrtime.bigint();
+  await deriveKey(Buffer.from('calibration'), randomBytes(64), base);
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  const p = Math.max(1, Math.min(16, Math.floor(targetMs / Math.max(ms, 1))));
+  return { ...base, p };
+}

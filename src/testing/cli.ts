@@ -1,0 +1,54 @@
+/** Runs the built `holdfast` binary in a child process, as a user would. */
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as path from 'node:path';
+
+export const HOLDFAST_BIN = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../bin/holdfast.js',
+);
+
+export interface RunResult {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  input?: Buffer | string;
+  cwd?: string;
+}
+
+/** Environment for a repository and password, without any inherited RESTIC_/HOLDFAST_ settings. */
+export function repoEnv(repo: string, password: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^(RESTIC|HOLDFAST)_/.test(k)) env[k] = v;
+  return { ...env, HOLDFAST_REPOSITORY: repo, HOLDFAST_PASSWORD: password, ...extra };
+}
+
+export function holdfast(args: string[], opts: RunOptions = {}): RunResult {
+  const r = spawnSync(process.execPath, [HOLDFAST_BIN, ...args], {
+    env: opts.env ?? process.env,
+    input: opts.input,
+    cwd: opts.cwd,
+    maxBuffer: 1 << 30,
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr.toString('utf8') };
+}
+
+/** Like holdfast() but throws with stderr when the exit code is not 0. */
+export function holdfastOk(args: string[], opts: RunOptions = {}): RunResult {
+  const r = holdfast(args, opts);
+  if (r.code !== 0) throw new Error(`holdfast ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return r;
+}
+
+/** Starts holdfast in the background (for kill tests). */
+export function holdfastSpawn(args: string[], opts: RunOptions = {}) {
+  return spawn(process.execPath, [HOLDFAST_BIN, ...args], {
+    env: opts.env ?? process.env,
+    cwd: opts.cwd,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}

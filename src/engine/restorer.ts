@@ -49,7 +49,9 @@ function join(dir: Buffer, name: Buffer): Buffer {
 
 function toSeconds(goTime: string): number {
   const ns = parseGoTime(goTime);
-  return Number(ns / 1000n) / 1e6;
+  // libuv truncates to whole microseconds; aim at the middle of the microsecond so that the
+  // rounding of the double (about 0.24 µs today) cannot push the time into the one before.
+  return (Number(ns / 1000n) + 0.5) / 1e6;
 }
 
 function isZero(buf: Buffer): boolean {

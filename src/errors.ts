@@ -15,10 +15,16 @@ export type ErrorCode =
   | 'INTEGRITY'
   | 'NOT_FOUND'
   | 'BACKEND'
+  | 'IMMUTABLE'
+  | 'APPEND_ONLY'
+  | 'HOST_KEY'
   | 'SOURCE_FAILED'
   | 'INVALID_ARGUMENT'
   | 'IO'
-  | 'INTERRUPTED';
+  | 'CATALOG'
+  | 'INTERRUPTED'
+  | 'INVALID_POLICY'
+  | 'MISSING_SECRET';
 
 export class HoldfastError extends Error {
   readonly code: ErrorCode;

@@ -49,19 +49,26 @@ function decodeMasterKey(json: Buffer): MasterKey {
   return key;
 }
 
+/** Who a new key file names as its creator (restic `key add --user/--host`); defaults to this process. */
+export interface KeyOwner {
+  username?: string;
+  hostname?: string;
+}
+
 /** Wraps `master` with `password` and stores a new key file; returns its ID. */
 export async function addKey(
   backend: Backend,
   master: MasterKey,
   password: Buffer,
   params: ScryptParams,
+  owner: KeyOwner = {},
 ): Promise<string> {
   const salt = randomBytes(64);
   const userKey = await deriveKey(password, salt, params);
   const file: KeyFile = {
     created: nowGoTime(),
-    username: safeUsername(),
-    hostname: os.hostname(),
+    username: owner.username || safeUsername(),
+    hostname: owner.hostname || os.hostname(),
     kdf: 'scrypt',
     N: params.N,
     r: params.r,
@@ -96,6 +103,22 @@ function parseKeyFile(bytes: Buffer, id: string): KeyFile {
   if (salt.length !== 64)
     fail('INTEGRITY', `key file ${id.slice(0, 8)} has a salt of ${salt.length} bytes, not 64`);
   return k;
+}
+
+/** Every key file of the repository with its metadata (the sealed master key stays sealed). */
+export async function listKeys(backend: Backend): Promise<{ id: string; file: KeyFile }[]> {
+  const ids = (await backend.list('key')).map((f) => f.name).sort();
+  const out: { id: string; file: KeyFile }[] = [];
+  for (const id of ids)
+    out.push({ id, file: parseKeyFile(await backend.load({ type: 'key', name: id }), id) });
+  return out;
+}
+
+/** Deletes one key file; refuses the one the repository is open with, as restic does. */
+export async function removeKey(backend: Backend, id: string, currentKeyId: string): Promise<void> {
+  if (id === currentKeyId)
+    fail('INVALID_ARGUMENT', 'refusing to remove the key currently used to access the repository');
+  await backend.remove({ type: 'key', name: id });
 }
 
 /**

@@ -67,7 +67,7 @@ export async function initRepository(
 ): Promise<Repository> {
   await backend.create();
   const master = newMasterKey();
-  await addKey(backend, master, password, opts.scrypt ?? (await calibrateScrypt()));
+  const keyId = await addKey(backend, master, password, opts.scrypt ?? (await calibrateScrypt()));
   const config: RepoConfig = {
     version: opts.version ?? 2,
     id: randomBytes(32).toString('hex'),
@@ -81,7 +81,9 @@ export async function initRepository(
     }),
   );
   await backend.save({ type: 'config', name: '' }, seal(master, json));
-  return new Repository(backend, master, config);
+  const repo = new Repository(backend, master, config);
+  repo.keyId = keyId;
+  return repo;
 }
 
 export async function openRepository(
@@ -97,7 +99,7 @@ export async function openRepository(
       fail('REPO_NOT_FOUND', `no repository at ${backend.location} (run "holdfast init" first)`);
     throw err;
   }
-  const { master } = await openWithPassword(backend, password, opts.keyHint);
+  const { master, keyId } = await openWithPassword(backend, password, opts.keyHint);
   const raw = JSON.parse(open(master, sealedConfig, 'config').toString('utf8')) as Record<string, unknown>;
   const version = raw.version;
   if (version !== 1 && version !== 2)
@@ -105,12 +107,15 @@ export async function openRepository(
   const pol = parsePolynomial(String(raw.chunker_polynomial ?? ''));
   if (!isIrreducible(pol)) fail('INTEGRITY', 'the chunker polynomial in the config is not irreducible');
   const repo = new Repository(backend, master, { version, id: String(raw.id), chunkerPolynomial: pol }, opts);
+  repo.keyId = keyId;
   return repo;
 }
 
 export class Repository {
   readonly index: MasterIndex = emptyMasterIndex();
   readonly stats: SaveStats = { blobsAdded: 0, dataAdded: 0, dataAddedPacked: 0 };
+  /** ID of the key file the repository was opened with ('' when built directly). */
+  keyId = '';
   private readonly packSize: number;
   private readonly compressData: boolean;
   private readonly uploadConcurrency: number;

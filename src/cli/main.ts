@@ -8,11 +8,19 @@ import { type ErrorCode, HoldfastError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerBackup } from './commands/backup.js';
 import { registerCat } from './commands/cat.js';
+import { registerCopy } from './commands/copy.js';
 import { registerDump } from './commands/dump.js';
 import { registerInit } from './commands/init.js';
+import { registerKey } from './commands/key.js';
 import { registerLs } from './commands/ls.js';
 import { registerRestore } from './commands/restore.js';
 import { registerSnapshots } from './commands/snapshots.js';
+import { registerUnlock } from './commands/unlock.js';
+import { registerCheck } from './commands/check.js';
+import { registerPrune } from './commands/prune.js';
+import { registerForget } from './commands/forget.js';
+import { registerValidate } from './commands/validate.js';
+import { registerSchema } from './commands/schema.js';
 import { addGlobalOptions, type GlobalOptions } from './global-options.js';
 
 const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
@@ -32,10 +40,18 @@ export function buildProgram(): Command {
     registerInit,
     registerBackup,
     registerSnapshots,
+    registerCheck,
+    registerPrune,
+    registerForget,
     registerLs,
     registerRestore,
     registerDump,
     registerCat,
+    registerCopy,
+    registerKey,
+    registerUnlock,
+    registerValidate,
+    registerSchema,
   ]) {
     register(program, globals);
   }

@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# The embedded default: a local repository under .holdfast/, a generated password file,
-# a backup of the example data, and the list of snapshots. Safe to run repeatedly.
+# holdfast's main job on the embedded default: the example policy (examples/holdfast.yaml)
+# backs up the example data into a local repository under .holdfast/ and copies it to a
+# second local repository with its own key, records every step in a SQLite catalog, then
+# prints the status of every asset and the data inventory. Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state=.holdfast
 mkdir -p "$state"
-[ -s "$state/password" ] || node -e "process.stdout.write(require('crypto').randomBytes(24).toString('base64'))" > "$state/password"
-chmod 600 "$state/password"
-export HOLDFAST_REPOSITORY="$state/repo" HOLDFAST_PASSWORD_FILE="$state/password"
+for f in password replica-password; do
+  [ -s "$state/$f" ] || node -e "process.stdout.write(require('crypto').randomBytes(24).toString('base64'))" > "$state/$f"
+  chmod 600 "$state/$f"
+done
 hf() { node bin/holdfast.js "$@"; }
-[ -f "$state/repo/config" ] || hf init
-hf backup examples/data --tag example
-hf snapshots
-hf restore latest --target "$state/restore-check" --verify
+policy=examples/holdfast.yaml
+hf validate --policy "$policy"
+hf setup --policy "$policy"
+hf run --policy "$policy"
+echo
+hf status --policy "$policy"
+echo
+hf inventory --policy "$policy"

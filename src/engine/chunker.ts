@@ -4,7 +4,7 @@
  * zero, with chunks between 512 KiB and 8 MiB. Same polynomial, same bytes ⇒ the same
  * boundaries as restic, which is what lets holdfast and restic deduplicate against each other.
  *
- * The 53-bit digest is kept as two uint32 halves so the hot loop stays in 32-bit integers.
+ * The 53-bit digest is kept as two int32 halves so the hot loop stays in 32-bit integers.
  */
 import { fail } from '../errors.js';
 import { degree, polyMod } from './polynomial.js';
@@ -15,10 +15,10 @@ const WINDOW = 64;
 const SPLIT_MASK = (1 << 20) - 1;
 
 interface Tables {
-  outHi: Uint32Array;
-  outLo: Uint32Array;
-  modHi: Uint32Array;
-  modLo: Uint32Array;
+  outHi: Int32Array;
+  outLo: Int32Array;
+  modHi: Int32Array;
+  modLo: Int32Array;
   /** How far right to shift the high half to get the 8 bits above the digest. */
   topShift: number;
 }
@@ -33,10 +33,10 @@ function tablesFor(pol: bigint): Tables {
   if (k < 40 || k > 56)
     fail('REPO_UNSUPPORTED', `chunker polynomial of degree ${k} is not supported (restic uses 53)`);
   const t: Tables = {
-    outHi: new Uint32Array(256),
-    outLo: new Uint32Array(256),
-    modHi: new Uint32Array(256),
-    modLo: new Uint32Array(256),
+    outHi: new Int32Array(256),
+    outLo: new Int32Array(256),
+    modHi: new Int32Array(256),
+    modLo: new Int32Array(256),
     topShift: k - 8 - 32,
   };
   for (let b = 0; b < 256; b++) {
@@ -44,11 +44,11 @@ function tablesFor(pol: bigint): Tables {
     let h = polyMod(BigInt(b), pol);
     for (let i = 1; i < WINDOW; i++) h = polyMod(h << 8n, pol);
     t.outHi[b] = Number(h >> 32n);
-    t.outLo[b] = Number(h & 0xffffffffn);
+    t.outLo[b] = Number(BigInt.asIntN(32, h));
     const shifted = BigInt(b) << BigInt(k);
     const m = polyMod(shifted, pol) ^ shifted;
-    t.modHi[b] = Number((m >> 32n) & 0xffffffffn);
-    t.modLo[b] = Number(m & 0xffffffffn);
+    t.modHi[b] = Number(BigInt.asIntN(32, m >> 32n));
+    t.modLo[b] = Number(BigInt.asIntN(32, m));
   }
   tableCache.set(pol, t);
   return t;
@@ -84,40 +84,54 @@ export function createChunker(pol: bigint): Chunker {
   }
   reset();
 
+  /** Hashes buf[from..] until a cut; returns the index after the cut byte, or -1. */
+  function scan(buf: Uint8Array, from: number): number {
+    // The state lives in locals (int32 arithmetic throughout) while the loop runs.
+    let h = hi;
+    let l = lo;
+    let w = wpos;
+    let c = count;
+    let end = -1;
+    for (let i = from; i < buf.length; i++) {
+      const b = buf[i];
+      const old = win[w];
+      win[w] = b;
+      w = (w + 1) & (WINDOW - 1);
+      h ^= outHi[old];
+      l ^= outLo[old];
+      const top = h >>> topShift;
+      h = ((h << 8) | (l >>> 24)) ^ modHi[top];
+      l = ((l << 8) | b) ^ modLo[top];
+      c++;
+      if ((l & SPLIT_MASK) === 0 ? c >= MIN_CHUNK : c >= MAX_CHUNK) {
+        end = i + 1;
+        break;
+      }
+    }
+    hi = h;
+    lo = l;
+    wpos = w;
+    count = c;
+    return end;
+  }
+
   return {
     push(buf) {
       const cuts: number[] = [];
-      const n = buf.length;
       let i = 0;
-      while (i < n) {
+      while (i < buf.length) {
         if (skip > 0) {
-          const s = Math.min(skip, n - i);
+          const s = Math.min(skip, buf.length - i);
           skip -= s;
           count += s;
           i += s;
           continue;
         }
-        let cut = false;
-        for (; i < n; i++) {
-          const b = buf[i];
-          const old = win[wpos];
-          win[wpos] = b;
-          wpos = (wpos + 1) & (WINDOW - 1);
-          hi ^= outHi[old];
-          lo ^= outLo[old];
-          const top = hi >>> topShift;
-          hi = (((hi << 8) | (lo >>> 24)) ^ modHi[top]) >>> 0;
-          lo = (((lo << 8) | b) ^ modLo[top]) >>> 0;
-          count++;
-          if (count >= MIN_CHUNK && ((lo & SPLIT_MASK) === 0 || count >= MAX_CHUNK)) {
-            cuts.push(count);
-            reset();
-            i++;
-            cut = true;
-            break;
-          }
-        }
-        if (!cut) break;
+        const end = scan(buf, i);
+        if (end < 0) break;
+        cuts.push(count);
+        reset();
+        i = end;
       }
       return cuts;
     },

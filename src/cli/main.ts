@@ -14,11 +14,18 @@ import { registerInit } from './commands/init.js';
 import { registerKey } from './commands/key.js';
 import { registerLs } from './commands/ls.js';
 import { registerRestore } from './commands/restore.js';
+import { registerSourceBackup } from './commands/source-backup.js';
+import { registerSourceRestore } from './commands/source-restore.js';
 import { registerSnapshots } from './commands/snapshots.js';
 import { registerUnlock } from './commands/unlock.js';
 import { registerCheck } from './commands/check.js';
 import { registerPrune } from './commands/prune.js';
 import { registerForget } from './commands/forget.js';
+import { registerSetup } from './commands/setup.js';
+import { registerRun } from './commands/run.js';
+import { registerDaemon } from './commands/daemon.js';
+import { registerStatus } from './commands/status.js';
+import { registerInventory } from './commands/inventory.js';
 import { registerValidate } from './commands/validate.js';
 import { registerSchema } from './commands/schema.js';
 import { addGlobalOptions, type GlobalOptions } from './global-options.js';
@@ -45,11 +52,18 @@ export function buildProgram(): Command {
     registerForget,
     registerLs,
     registerRestore,
+    registerSourceBackup,
+    registerSourceRestore,
     registerDump,
     registerCat,
     registerCopy,
     registerKey,
     registerUnlock,
+    registerSetup,
+    registerRun,
+    registerDaemon,
+    registerStatus,
+    registerInventory,
     registerValidate,
     registerSchema,
   ]) {
@@ -62,6 +76,16 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<number> {
   // restic probes lock holders on this host with SIGHUP; it must not kill us.
   process.on('SIGHUP', () => undefined);
+  // Interrupted: exit through process.exit so that child dump commands are stopped too,
+  // unless the command handles the signal itself (run, daemon).
+  for (const [sig, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.on(sig, () => {
+      if (process.listenerCount(sig) === 1) process.exit(code);
+    });
+  }
   process.exitCode = 0;
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });

@@ -7,7 +7,7 @@
  */
 import { promises as fsp, type BigIntStats } from 'node:fs';
 import * as path from 'node:path';
-import { fail } from '../errors.js';
+import { fail, isHoldfastError } from '../errors.js';
 import { saveChunked } from './chunk-saver.js';
 import { excludeMatcher, type ExcludeMatcher } from './exclude.js';
 import type { TreeNode } from './node.js';
@@ -50,6 +50,8 @@ export interface PathBackupOptions extends SnapshotMeta {
   onWarning?: (path: string, message: string) => void;
   /** Files read at the same time (I/O overlap); default 2. */
   fileConcurrency?: number;
+  /** Aborts the backup: no snapshot is written, what was stored stays valid. */
+  signal?: AbortSignal;
 }
 
 export interface BackupResult {
@@ -91,8 +93,13 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   return out;
 }
 
-async function* readFileChunks(fh: fsp.FileHandle, blockSize = 4 * 1024 * 1024): AsyncGenerator<Buffer> {
+async function* readFileChunks(
+  fh: fsp.FileHandle,
+  signal?: AbortSignal,
+  blockSize = 4 * 1024 * 1024,
+): AsyncGenerator<Buffer> {
   for (;;) {
+    signal?.throwIfAborted();
     const buf = Buffer.allocUnsafe(blockSize);
     const { bytesRead } = await fh.read(buf, 0, blockSize, null);
     if (bytesRead === 0) return;
@@ -114,6 +121,7 @@ interface WalkContext {
   /** Content of multiply-linked files already read in this run, by device:inode. */
   hardlinks: Map<string, Promise<string[] | undefined>>;
   warn: (p: Buffer, message: string) => void;
+  signal?: AbortSignal;
 }
 
 function unchanged(node: TreeNode, old: TreeNode | undefined, repo: Repository): boolean {
@@ -135,12 +143,14 @@ async function readContent(ctx: WalkContext, p: Buffer, node: TreeNode): Promise
     fh = await fsp.open(p, 'r');
     const { content, size } = await saveChunked(
       ctx.repo,
-      readFileChunks(fh),
+      readFileChunks(fh, ctx.signal),
       (n) => (ctx.counters.bytesRead += n),
     );
     node.size = BigInt(size);
     return content;
   } catch (err) {
+    // An unreadable file is a warning; a failing repository or an abort ends the backup.
+    if (ctx.signal?.aborted || isHoldfastError(err)) throw err;
     ctx.warn(p, (err as Error).message);
     return undefined;
   } finally {
@@ -330,6 +340,7 @@ export async function backupPaths(
     counters: opts.counters ?? newCounters(),
     fileConcurrency: opts.fileConcurrency ?? 2,
     hardlinks: new Map(),
+    signal: opts.signal,
     warn: (p, message) => {
       warnings++;
       opts.onWarning?.(p.toString('utf8'), message);
@@ -342,7 +353,9 @@ export async function backupPaths(
       ? await archiveDir(ctx, Buffer.from('/'), parentTree)
       : await archiveVirtual(ctx, '/', v, parentTree);
   if (tree === undefined) fail('SOURCE_FAILED', 'the backup root could not be read');
+  opts.signal?.throwIfAborted();
   await repo.flush();
+  opts.signal?.throwIfAborted();
   const snapshot: Snapshot = { ...snapshotBase(opts, startNs), tree, paths: [...targets] };
   if (opts.parent) snapshot.parent = opts.parent.id;
   if (opts.excludes?.length) snapshot.excludes = [...opts.excludes];

@@ -2,44 +2,140 @@
  * A command's stdout as a byte stream for the engine, with its exit checked: `finished()`
  * rejects when the command exits non-zero or is killed, so a failed dump never becomes a
  * snapshot. The last lines of stderr go into the error, for the user to act on.
+ * Also the `command` source kind: `sh -c COMMAND`'s stdout stored as one file.
  */
 import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import type { BackupResult } from '../engine/archiver.js';
+import type { Repository } from '../engine/repository.js';
+import type { StoredSnapshot } from '../engine/snapshots.js';
 import { HoldfastError } from '../errors.js';
+import {
+  backupSourceStreams,
+  type SourceMeta,
+  type SourceRestoreResult,
+  restoreSnapshotFiles,
+} from './source-snapshot.js';
 
 export interface CommandStream {
   stdout: AsyncIterable<Buffer>;
   /** Resolves when the command exited 0; rejects with SOURCE_FAILED otherwise. */
   finished(): Promise<void>;
   kill(): void;
+  /** The last part of what the command wrote to stderr so far (redacted when asked). */
+  stderr(): string;
+}
+
+export interface CommandStreamOptions {
+  cwd?: string;
+  /** Name for messages instead of the command (e.g. "pg_dump of database app"). */
+  label?: string;
+  /** Applied to stderr before it goes into a message (remove secrets). */
+  redact?: (text: string) => string;
 }
 
 const STDERR_KEEP = 2000;
+
+/** "cannot run X" message: a missing tool says to install it. */
+export function spawnErrorMessage(command: string, err: NodeJS.ErrnoException): string {
+  if (err.code === 'ENOENT') return `${command} is not installed or not on PATH: install it and try again`;
+  return `cannot run ${command}: ${err.message}`;
+}
 
 export function commandStream(
   command: string,
   args: readonly string[],
   env?: NodeJS.ProcessEnv,
+  opts: CommandStreamOptions = {},
 ): CommandStream {
-  const child = spawn(command, [...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  // Its own process group, so that killing it also stops what a shell started (their open
+  // pipes would otherwise keep the stream alive until they exit on their own).
+  const child = spawn(command, [...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+    cwd: opts.cwd,
+    detached: true,
+  });
+  const killGroup = () => {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      child.kill('SIGTERM');
+    }
+  };
+  // Not in our process group any more, so it must not outlive us when we exit.
+  process.on('exit', killGroup);
+  child.on('exit', () => process.off('exit', killGroup));
+  const redact = opts.redact ?? ((s: string) => s);
+  const label = opts.label ?? `command ${command}`;
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString('utf8')).slice(-STDERR_KEEP);
   });
   const exit = new Promise<void>((resolve, reject) => {
     child.on('error', (err) =>
-      reject(new HoldfastError('SOURCE_FAILED', `cannot run ${command}: ${err.message}`, { cause: err })),
+      reject(new HoldfastError('SOURCE_FAILED', spawnErrorMessage(command, err), { cause: err })),
     );
     child.on('close', (code, signal) => {
       if (code === 0) return resolve();
       const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      const tail = stderr.trim() ? `: ${stderr.trim().split('\n').slice(-5).join(' | ')}` : '';
-      reject(new HoldfastError('SOURCE_FAILED', `command ${command} ${how}${tail}`));
+      const text = redact(stderr.trim());
+      const tail = text ? `: ${text.split('\n').slice(-5).join(' | ')}` : '';
+      reject(new HoldfastError('SOURCE_FAILED', `${label} ${how}${tail}`));
     });
   });
   exit.catch(() => undefined);
   return {
     stdout: child.stdout,
     finished: () => exit,
-    kill: () => child.kill('SIGTERM'),
+    kill: killGroup,
+    stderr: () => redact(stderr),
   };
+}
+
+/** `{ type: 'command', command, filename? }`: the command runs with `sh -c`. */
+export interface CommandSourceSpec {
+  type: 'command';
+  command: string;
+  /** File name in the snapshot (default: the asset name, else "stdout"). */
+  filename?: string;
+}
+
+export function commandFileName(spec: CommandSourceSpec, asset?: string): string {
+  return spec.filename ?? asset ?? 'stdout';
+}
+
+/** Stores the command's stdout as /command/FILENAME; a non-zero exit or a kill stores nothing. */
+export async function backupCommandSource(
+  repo: Repository,
+  spec: CommandSourceSpec,
+  meta: SourceMeta,
+): Promise<BackupResult> {
+  const name = path.posix.basename(path.posix.normalize('/' + commandFileName(spec, meta.asset)));
+  let cmd: CommandStream | undefined;
+  try {
+    return await backupSourceStreams(repo, 'command', meta, [
+      {
+        path: `/command/${name}`,
+        role: 'output',
+        open: () => {
+          cmd = commandStream('sh', ['-c', spec.command], undefined, { label: 'the backup command' });
+          return cmd.stdout;
+        },
+        beforeCommit: () => cmd!.finished(),
+      },
+    ]);
+  } finally {
+    cmd?.kill();
+  }
+}
+
+/** Writes the stored output file(s) into the directory `into`. */
+export async function restoreCommandSource(
+  repo: Repository,
+  snap: StoredSnapshot,
+  into: string,
+): Promise<SourceRestoreResult> {
+  return restoreSnapshotFiles(repo, snap, '/command', into);
 }

@@ -7,19 +7,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { openCatalog } from '../catalog/catalog.js';
-import { holdfastOk, holdfastSpawn } from '../testing/cli.js';
+import { cleanEnv, holdfastOk, holdfastSpawn } from '../testing/cli.js';
 import { PRIMARY_PW, writeTestPolicy, type TestPolicy } from '../testing/policy.js';
 import { restic, resticJson } from '../testing/restic.js';
 import { makeTempDir, removeDir } from '../testing/tmp.js';
 
 let tmp: string;
 let p: TestPolicy;
-
-function env(): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(RESTIC|HOLDFAST)_/.test(k)) e[k] = v;
-  return e;
-}
 
 before(() => {
   tmp = makeTempDir('daemon-cli');
@@ -35,7 +29,7 @@ before(() => {
     repository: primary
 `,
   );
-  holdfastOk(['setup', '--policy', p.file], { env: env() });
+  holdfastOk(['setup', '--policy', p.file], { env: cleanEnv() });
 });
 after(() => removeDir(tmp));
 
@@ -54,7 +48,7 @@ async function waitFor<T>(
 }
 
 test('SIGTERM during a job aborts it: job recorded as aborted, no snapshot, restic check passes', async () => {
-  const child = holdfastSpawn(['daemon', '--policy', p.file, '--grace', '0'], { env: env() });
+  const child = holdfastSpawn(['daemon', '--policy', p.file, '--grace', '0'], { env: cleanEnv() });
   let log = '';
   child.stdout.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr.on('data', (d: Buffer) => (log += d.toString()));
@@ -87,7 +81,7 @@ test('SIGTERM during a job aborts it: job recorded as aborted, no snapshot, rest
 
 test('SIGHUP reloads a changed schedule; an invalid policy is reported and the old one kept', async () => {
   fs.writeFileSync(p.file, fs.readFileSync(p.file, 'utf8').replace('"0 4 * * *"', '"0 5 * * *"'));
-  const child = holdfastSpawn(['daemon', '--policy', p.file, '--grace', '0'], { env: env() });
+  const child = holdfastSpawn(['daemon', '--policy', p.file, '--grace', '0'], { env: cleanEnv() });
   let log = '';
   child.stdout.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr.on('data', (d: Buffer) => (log += d.toString()));

@@ -10,7 +10,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { holdfast, holdfastOk, repoEnv } from '../testing/cli.js';
+import { cleanEnv, holdfast, holdfastOk, repoEnv } from '../testing/cli.js';
 import { restic, resticBuffer, resticJson } from '../testing/restic.js';
 import {
   filterArgs,
@@ -27,9 +27,7 @@ const run = promisify(execFile);
 
 /** restic's environment with an explicit zone (restic reads --time and decodes times in it). */
 function resticEnv(repo: string, tz: string): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(RESTIC|HOLDFAST)_/.test(k)) e[k] = v;
-  return { ...e, TZ: tz, RESTIC_PASSWORD: PW, RESTIC_REPOSITORY: repo };
+  return cleanEnv({ TZ: tz, RESTIC_PASSWORD: PW, RESTIC_REPOSITORY: repo });
 }
 
 /** Runs jobs with at most `limit` at a time (restic spends most of a backup waiting). */

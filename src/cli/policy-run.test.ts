@@ -10,18 +10,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openCatalog } from '../catalog/catalog.js';
-import { holdfast, holdfastOk } from '../testing/cli.js';
+import { cleanEnv, holdfast, holdfastOk } from '../testing/cli.js';
 import { PRIMARY_PW, REPLICA_PW, writeTestPolicy, type TestPolicy } from '../testing/policy.js';
 import { restic, resticJson } from '../testing/restic.js';
 import { makeTempDir, removeDir } from '../testing/tmp.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-function env(): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(RESTIC|HOLDFAST)_/.test(k)) e[k] = v;
-  return e;
-}
 
 describe('holdfast run, status and inventory on a policy', () => {
   let tmp: string;
@@ -48,12 +42,12 @@ describe('holdfast run, status and inventory on a policy', () => {
     repository: primary
 `,
     );
-    holdfastOk(['setup', '--policy', p.file], { env: env() });
+    holdfastOk(['setup', '--policy', p.file], { env: cleanEnv() });
   });
   after(() => removeDir(tmp));
 
   test('run: every step is a job; a failing asset fails alone and leaves no snapshot', async () => {
-    const r = holdfast(['run', '--policy', p.file], { env: env() });
+    const r = holdfast(['run', '--policy', p.file], { env: cleanEnv() });
     assert.equal(r.code, 1, 'one asset failed, so the run fails');
     assert.match(r.stderr, /broken: backup in primary failed: .*exit(ed)? .*3/);
 
@@ -99,26 +93,26 @@ describe('holdfast run, status and inventory on a policy', () => {
   });
 
   test('run ASSET runs only that asset; retention keeps the newest snapshots', () => {
-    for (let i = 0; i < 3; i++) holdfastOk(['run', 'notes', '--policy', p.file], { env: env() });
+    for (let i = 0; i < 3; i++) holdfastOk(['run', 'notes', '--policy', p.file], { env: cleanEnv() });
     const notes = resticJson<{ tags?: string[] }[]>(['snapshots', '--tag', 'asset:notes'], {
       repo: p.primary,
       password: PRIMARY_PW,
     });
     assert.equal(notes.length, 2, 'keepLast 2 left two snapshots of notes');
     assert.match(restic(['check'], { repo: p.primary, password: PRIMARY_PW }), /no errors were found/);
-    const unknown = holdfast(['run', 'doc', '--policy', p.file], { env: env() });
+    const unknown = holdfast(['run', 'doc', '--policy', p.file], { env: cleanEnv() });
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no asset "doc".*did you mean "docs"\?/);
   });
 
   test('status exits 1 while an asset has no good backup, and names the problem', () => {
-    const r = holdfast(['status', '--policy', p.file], { env: env() });
+    const r = holdfast(['status', '--policy', p.file], { env: cleanEnv() });
     assert.equal(r.code, 1);
     const out = r.stdout.toString();
     assert.match(out, /broken: no good backup in primary yet/);
     assert.match(out, /docs\s+OK/);
     const json = JSON.parse(
-      holdfast(['status', '--policy', p.file, '--json'], { env: env() }).stdout.toString(),
+      holdfast(['status', '--policy', p.file, '--json'], { env: cleanEnv() }).stdout.toString(),
     );
     assert.equal(json.inPolicy, false);
     const docs = json.assets.find((a: { asset: string }) => a.asset === 'docs');
@@ -130,9 +124,9 @@ describe('holdfast run, status and inventory on a policy', () => {
     const dir = path.join(tmp, 'second');
     fs.mkdirSync(dir);
     const q = writeTestPolicy(dir);
-    holdfastOk(['setup', '--policy', q.file], { env: env() });
-    holdfastOk(['run', '--policy', q.file], { env: env() });
-    const ok = holdfast(['status', '--policy', q.file], { env: env() });
+    holdfastOk(['setup', '--policy', q.file], { env: cleanEnv() });
+    holdfastOk(['run', '--policy', q.file], { env: cleanEnv() });
+    const ok = holdfast(['status', '--policy', q.file], { env: cleanEnv() });
     assert.equal(ok.code, 0, ok.stdout.toString() + ok.stderr);
     assert.match(ok.stdout.toString(), /all assets are in policy/);
 
@@ -144,7 +138,7 @@ describe('holdfast run, status and inventory on a policy', () => {
         .replace('copies: [replica]', 'copies: [replica, offsite]')
         .replace('repositories:\n', 'repositories:\n  offsite: { url: repo-offsite, key: replica }\n'),
     );
-    const bad = holdfast(['status', '--policy', q.file], { env: env() });
+    const bad = holdfast(['status', '--policy', q.file], { env: cleanEnv() });
     assert.equal(bad.code, 1);
     assert.match(bad.stdout.toString(), /docs: replica offsite has no copy yet/);
   });
@@ -154,14 +148,14 @@ describe('holdfast run, status and inventory on a policy', () => {
     const md = holdfastOk(
       ['inventory', '--no-live', '--policy', path.join(ROOT, 'examples', 'holdfast.yaml')],
       {
-        env: env(),
+        env: cleanEnv(),
       },
     );
     assert.equal(md.stdout.toString(), expected);
     const csv = holdfastOk(
       ['inventory', '--no-live', '--format', 'csv', '--policy', path.join(ROOT, 'examples', 'holdfast.yaml')],
       {
-        env: env(),
+        env: cleanEnv(),
       },
     ).stdout.toString();
     assert.equal(
@@ -177,7 +171,9 @@ describe('holdfast run, status and inventory on a policy', () => {
 
   test('inventory with live columns shows the last backup from the catalog', () => {
     const json = JSON.parse(
-      holdfastOk(['inventory', '--format', 'json', '--policy', p.file], { env: env() }).stdout.toString(),
+      holdfastOk(['inventory', '--format', 'json', '--policy', p.file], {
+        env: cleanEnv(),
+      }).stdout.toString(),
     );
     const docs = json.find((r: { asset: string }) => r.asset === 'docs');
     assert.match(docs.lastBackup, /^\d{4}-\d\d-\d\dT/);

@@ -8,16 +8,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { holdfast } from '../testing/cli.js';
+import { holdfast, cleanEnv } from '../testing/cli.js';
 import { makeTempDir, removeDir } from '../testing/tmp.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(RESTIC|HOLDFAST)_/.test(k)) env[k] = v;
-  return { ...env, ...extra };
-}
 
 const VALID = `keys:
   main: { password: "\${SECRET_PW}" }

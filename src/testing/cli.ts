@@ -21,10 +21,15 @@ export interface RunOptions {
 }
 
 /** Environment for a repository and password, without any inherited RESTIC_/HOLDFAST_ settings. */
-export function repoEnv(repo: string, password: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+/** This process's environment without any RESTIC_/HOLDFAST_ settings, plus `extra`. */
+export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!/^(RESTIC|HOLDFAST)_/.test(k)) env[k] = v;
-  return { ...env, HOLDFAST_REPOSITORY: repo, HOLDFAST_PASSWORD: password, ...extra };
+  return { ...env, ...extra };
+}
+
+export function repoEnv(repo: string, password: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return cleanEnv({ HOLDFAST_REPOSITORY: repo, HOLDFAST_PASSWORD: password, ...extra });
 }
 
 export function holdfast(args: string[], opts: RunOptions = {}): RunResult {

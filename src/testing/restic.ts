@@ -1,5 +1,6 @@
 /** Runs the real `restic` binary in tests, with a clean environment. */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { cleanEnv } from './cli.js';
 
 export interface ResticOptions {
   repo: string;
@@ -9,14 +10,11 @@ export interface ResticOptions {
 }
 
 function env(opts: ResticOptions): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(RESTIC|HOLDFAST)_/.test(k)) e[k] = v;
-  return {
-    ...e,
+  return cleanEnv({
     RESTIC_PASSWORD: opts.password ?? 'test',
     RESTIC_REPOSITORY: opts.repo,
     RESTIC_CACHE_DIR: '/tmp/holdfast-test-restic-cache',
-  };
+  });
 }
 
 /** Runs restic and returns stdout as a Buffer; throws with stderr on a non-zero exit. */

@@ -3,9 +3,10 @@
  * a small metadata file, say). Streams are opened one after another, each only once the one
  * before is stored and its `beforeCommit` check passed; any failure means no snapshot is
  * written (what was stored is indexed so a retry deduplicates). Files are laid out like
- * `restic backup --stdin` does for one (stream-backup.ts), so `restic dump latest /a/b`
+ * `restic backup --stdin` does for one, so `restic dump latest /a/b`
  * restores each of them.
  */
+import * as path from 'node:path';
 import { fail } from '../errors.js';
 import {
   type BackupCounters,
@@ -21,7 +22,6 @@ import { timeOf } from './node-stat.js';
 import type { Repository } from './repository.js';
 import type { Snapshot } from './snapshot.js';
 import { saveSnapshot, type StoredSnapshot } from './snapshots.js';
-import { streamPath } from './stream-backup.js';
 import { saveTree } from './tree-io.js';
 
 export interface StreamEntry {
@@ -49,6 +49,14 @@ export interface StreamsBackupOptions extends SnapshotMeta {
 
 export interface StreamsBackupResult extends BackupResult {
   files: StoredStream[];
+}
+
+/** "/" + the cleaned name; rejects names that clean to "/". */
+export function streamPath(filename: string): string {
+  const p = path.posix.normalize('/' + filename);
+  if (p === '/' || p.endsWith('/'))
+    fail('INVALID_ARGUMENT', `invalid stream file name "${filename}": give a file name`);
+  return p;
 }
 
 interface DirBuild {

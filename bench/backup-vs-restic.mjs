@@ -1,10 +1,14 @@
 #!/usr/bin/env node
-// Benchmark (run by hand, not a test): backs up the same generated data with holdfast and
-// with restic in one run — initial backup, unchanged backup, restore — alternating the two
-// tools, and prints wall time, MB/s, peak RSS and the holdfast/restic ratio for each phase.
+// Benchmark (run by hand, not a test; issue 7): holdfast against restic on the same generated
+// data in one run, the two tools alternating in every phase: initial backup, unchanged backup,
+// backup after changing about 2% of the data, full restore, check --read-data, and streaming a
+// pg_dump into the repository against pg_dump > /dev/null. Prints wall time, MB/s, peak RSS
+// and the holdfast/restic ratios; --profile prints holdfast's per-stage profile per phase.
 //
-// Usage: npm run build && node bench/backup-vs-restic.mjs [--small-files N] [--large-mb M]
-import { spawn } from 'node:child_process';
+// Usage: npm run build && node bench/backup-vs-restic.mjs [--small-files 20000] [--large-mb 1500]
+//          [--pg-mb 1000] [--profile] [--workers N]      (--pg-mb 0 skips the pg_dump phase)
+// Quick run: node bench/backup-vs-restic.mjs --small-files 2000 --large-mb 200 --pg-mb 100
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,11 +21,16 @@ const opt = (name, dflt) => {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : dflt;
 };
-const SMALL_FILES = opt('--small-files', 5000);
-const LARGE_MB = opt('--large-mb', 400);
+const SMALL_FILES = opt('--small-files', 20000);
+const LARGE_MB = opt('--large-mb', 1500);
+const PG_MB = opt('--pg-mb', 1000);
+const WORKERS = opt('--workers', undefined);
+const PROFILE = args.includes('--profile');
 const work = path.join(here, 'work');
 const PASSWORD = 'bench';
+const PG = ['-h', '127.0.0.1', '-U', 'postgres'];
 
+/** xorshift32: the same bytes on every run. */
 function prng(seed) {
   let x = seed >>> 0 || 1;
   return (len) => {
@@ -36,27 +45,47 @@ function prng(seed) {
   };
 }
 
+/** Log-like text: compressible, but not trivially. */
+function textBlock(rnd, len) {
+  const words = ['GET', 'POST', '/api/v1/items', '200', '404', 'user', 'session', 'ok', 'latency', 'ms'];
+  const r = rnd(len);
+  const parts = [];
+  let n = 0;
+  for (let i = 0; n < len; i++) {
+    const w = `${words[r[i % len] % words.length]} ${r.readUInt16LE(i % (len - 2))} `;
+    parts.push(w);
+    n += w.length;
+    if (i % 12 === 11) parts.push('\n');
+  }
+  return Buffer.from(parts.join('')).subarray(0, len);
+}
+
 function generate(dir) {
-  if (fs.existsSync(path.join(dir, '.complete'))) return;
+  const stamp = path.join(dir, '.complete');
+  const want = `${SMALL_FILES} ${LARGE_MB}`;
+  if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === want) return;
   fs.rmSync(dir, { recursive: true, force: true });
   const rnd = prng(1234);
   for (let i = 0; i < SMALL_FILES; i++) {
-    const d = path.join(dir, 'small', String(i % 100));
+    const d = path.join(dir, 'small', String(i % 200).padStart(3, '0'));
     fs.mkdirSync(d, { recursive: true });
     const size = 100 + ((i * 7919) % 30000);
-    // Half compressible text, half random.
-    fs.writeFileSync(
-      path.join(d, `f${i}.dat`),
-      i % 2 ? rnd(size & ~3) : Buffer.from(`line ${i}\n`.repeat(size / 8)),
-    );
+    // Mixed: a third random, a third log-like text, a third repetitive.
+    const body =
+      i % 3 === 0
+        ? rnd(size & ~3)
+        : i % 3 === 1
+          ? textBlock(rnd, size)
+          : Buffer.from(`line ${i}\n`.repeat(size / 8));
+    fs.writeFileSync(path.join(d, `f${i}.dat`), body);
   }
   const large = path.join(dir, 'large');
   fs.mkdirSync(large, { recursive: true });
-  const half = Math.floor(LARGE_MB / 2);
+  // a.bin random (40%), b.bin = a.bin shifted by 1000 bytes (40%), c.log text (20%).
+  const aMb = Math.floor(LARGE_MB * 0.4);
   const a = fs.openSync(path.join(large, 'a.bin'), 'w');
-  for (let m = 0; m < half; m++) fs.writeSync(a, rnd(1 << 20));
+  for (let m = 0; m < aMb; m++) fs.writeSync(a, rnd(1 << 20));
   fs.closeSync(a);
-  // b.bin: a.bin shifted by 1000 bytes, so content-defined chunking finds most of it again.
   const b = fs.openSync(path.join(large, 'b.bin'), 'w');
   fs.writeSync(b, rnd(1000));
   const src = fs.openSync(path.join(large, 'a.bin'), 'r');
@@ -68,39 +97,76 @@ function generate(dir) {
   }
   fs.closeSync(src);
   fs.closeSync(b);
-  fs.writeFileSync(path.join(dir, '.complete'), '');
+  const c = fs.openSync(path.join(large, 'c.log'), 'w');
+  for (let m = 0; m < LARGE_MB - 2 * aMb; m++) fs.writeSync(c, textBlock(rnd, 1 << 20));
+  fs.closeSync(c);
+  fs.writeFileSync(stamp, want);
+}
+
+/** Changes about 2% of the data, deterministically: 2% of the small files and 1 MiB in 50 of large data. */
+function mutate(dir) {
+  const rnd = prng(99);
+  let changed = 0;
+  for (let i = 0; i < SMALL_FILES; i += 50) {
+    const f = path.join(dir, 'small', String(i % 200).padStart(3, '0'), `f${i}.dat`);
+    const size = fs.statSync(f).size;
+    fs.writeFileSync(f, rnd(size & ~3));
+    changed += size;
+  }
+  for (const name of ['a.bin', 'c.log']) {
+    const f = path.join(dir, 'large', name);
+    const size = fs.statSync(f).size;
+    const fd = fs.openSync(f, 'r+');
+    for (let off = 7 << 20; off + (1 << 20) <= size; off += 50 << 20) {
+      fs.writeSync(fd, rnd(1 << 20), 0, 1 << 20, off);
+      changed += 1 << 20;
+    }
+    fs.closeSync(fd);
+  }
+  return changed;
 }
 
 function du(dir) {
   let n = 0;
   for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (e.isFile()) n += fs.statSync(path.join(e.parentPath ?? e.path, e.name)).size;
+    if (e.isFile() && e.name !== '.complete')
+      n += fs.statSync(path.join(e.parentPath ?? e.path, e.name)).size;
   }
   return n;
 }
 
-/** Runs a command, returns wall seconds and peak RSS (MiB) sampled from /proc. */
-function run(cmd, argv, env) {
+/** Peak RSS (MiB) of a process so far, from /proc (VmHWM). */
+function peakOf(pid) {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0; // exited
+  }
+}
+
+/**
+ * Runs a command, returns wall seconds and its peak RSS (MiB, sampled from /proc every 20 ms).
+ * `stdinFrom` is another command whose stdout feeds this one (its RSS is not counted).
+ */
+function run(cmd, argv, env = {}, { stdinFrom, quiet = true } = {}) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let feeder;
+    if (stdinFrom) feeder = spawn(stdinFrom[0], stdinFrom.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(cmd, argv, {
+      env: { ...process.env, ...env },
+      stdio: [feeder ? feeder.stdout : 'ignore', quiet ? 'ignore' : 'inherit', 'pipe'],
+    });
     let peak = 0;
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
-    const sample = () => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m) peak = Math.max(peak, Number(m[1]) / 1024);
-      } catch {
-        /* exited */
-      }
-    };
-    const timer = setInterval(sample, 20);
+    const timer = setInterval(() => (peak = Math.max(peak, peakOf(child.pid))), 20);
     child.on('exit', (code) => {
       clearInterval(timer);
       const secs = Number(process.hrtime.bigint() - started) / 1e9;
       if (code !== 0) reject(new Error(`${cmd} ${argv.join(' ')} failed (${code}): ${stderr}`));
-      else resolve({ secs, peak });
+      else resolve({ secs, peak, stderr });
     });
   });
 }
@@ -109,7 +175,12 @@ const tools = {
   holdfast: (repo) => ({
     cmd: process.execPath,
     pre: [bin],
-    env: { HOLDFAST_REPOSITORY: repo, HOLDFAST_PASSWORD: PASSWORD },
+    env: {
+      HOLDFAST_REPOSITORY: repo,
+      HOLDFAST_PASSWORD: PASSWORD,
+      ...(PROFILE ? { HOLDFAST_PROFILE: '1' } : {}),
+      ...(WORKERS !== undefined ? { HOLDFAST_WORKERS: String(WORKERS) } : {}),
+    },
   }),
   restic: (repo) => ({
     cmd: 'restic',
@@ -118,22 +189,96 @@ const tools = {
   }),
 };
 
-async function phase(name, argvFor, bytes) {
+const summary = [];
+const fmtLine = (name, r, mb) =>
+  `${name.padEnd(18)} ${r.secs.toFixed(2).padStart(8)} s ${(mb / r.secs).toFixed(1).padStart(8)} MB/s ${r.peak.toFixed(0).padStart(6)} MiB`;
+
+function showProfile(r) {
+  const table = r.stderr.split('\n').filter((l) => /holdfast profile|^\s{2}\S/.test(l));
+  if (PROFILE && table.length) console.log(table.map((l) => '    ' + l).join('\n'));
+}
+
+/** One phase: restic, then holdfast (alternating), same arguments. */
+async function phase(name, argvFor, bytes, opts = {}) {
   const res = {};
   for (const tool of ['restic', 'holdfast']) {
+    opts.before?.(tool);
     const t = tools[tool](path.join(work, `${tool}-repo`));
-    const argv = argvFor(tool);
-    res[tool] = await run(t.cmd, [...t.pre, ...argv], t.env);
+    res[tool] = await run(t.cmd, [...t.pre, ...argvFor(tool)], t.env, opts);
   }
   const mb = bytes / 1e6;
-  const line = (tool) =>
-    `${tool.padEnd(9)} ${res[tool].secs.toFixed(2).padStart(8)} s ${(mb / res[tool].secs).toFixed(1).padStart(8)} MB/s ${res[tool].peak.toFixed(0).padStart(6)} MiB`;
-  console.log(`\n${name}`);
-  console.log(line('restic'));
-  console.log(line('holdfast'));
-  console.log(
-    `ratio     speed ${(res.restic.secs / res.holdfast.secs).toFixed(2)}x restic, RSS ${(res.holdfast.peak / Math.max(res.restic.peak, 1)).toFixed(2)}x restic`,
-  );
+  console.log(`\n${name} (${mb.toFixed(0)} MB)`);
+  console.log(fmtLine('restic', res.restic, mb));
+  console.log(fmtLine('holdfast', res.holdfast, mb));
+  showProfile(res.holdfast);
+  const speed = res.restic.secs / res.holdfast.secs;
+  const rss = res.holdfast.peak / Math.max(res.restic.peak, 1);
+  console.log(`ratio              speed ${speed.toFixed(2)}x restic, RSS ${rss.toFixed(2)}x restic`);
+  summary.push({ name, restic: res.restic, holdfast: res.holdfast, speed, rss });
+}
+
+function psql(sql, db = 'postgres') {
+  const r = spawnSync('psql', [...PG, '-d', db, '-v', 'ON_ERROR_STOP=1', '-qAtc', sql], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+async function pgPhase() {
+  const db = 'holdfast_bench';
+  console.log(`\ncreating database ${db} with about ${PG_MB} MB ...`);
+  psql(`DROP DATABASE IF EXISTS ${db}`);
+  psql(`CREATE DATABASE ${db}`);
+  try {
+    // About 160 bytes of dump text per row.
+    const rows = Math.round((PG_MB * 1e6) / 160);
+    psql(
+      `CREATE TABLE events AS SELECT g AS id, now() - g * interval '1 second' AS at,
+         md5(g::text) AS a, md5((g * 7)::text) AS b, (g % 1000)::text || ' units of ' || md5((g % 97)::text) AS note
+       FROM generate_series(1, ${rows}) g`,
+      db,
+    );
+    const dump = ['pg_dump', ...PG, db];
+    const alone = await run('bash', ['-c', `${dump.join(' ')} > /dev/null`]);
+    // The dump's size, measured once.
+    const size = Number(
+      spawnSync('bash', ['-c', `${dump.join(' ')} | wc -c`], { encoding: 'utf8' }).stdout.trim(),
+    );
+    const mb = size / 1e6;
+    const hf = tools.holdfast(path.join(work, 'holdfast-repo'));
+    const rs = tools.restic(path.join(work, 'restic-repo'));
+    const restic = await run(
+      rs.cmd,
+      [...rs.pre, 'backup', '--stdin', '--stdin-filename', 'bench.sql'],
+      rs.env,
+      {
+        stdinFrom: dump,
+      },
+    );
+    const holdfast = await run(
+      hf.cmd,
+      [...hf.pre, 'backup', '--stdin-filename', 'bench.sql', '--stdin-from-command', '--', ...dump],
+      hf.env,
+    );
+    console.log(`\npg_dump streaming (${mb.toFixed(0)} MB dump)`);
+    console.log(fmtLine('pg_dump > /dev/null', alone, mb));
+    console.log(fmtLine('restic --stdin', restic, mb));
+    console.log(fmtLine('holdfast', holdfast, mb));
+    showProfile(holdfast);
+    const overhead = holdfast.secs / alone.secs - 1;
+    console.log(
+      `ratio              holdfast adds ${(overhead * 100).toFixed(1)}% over pg_dump alone; ${(restic.secs / holdfast.secs).toFixed(2)}x restic, RSS ${(holdfast.peak / Math.max(restic.peak, 1)).toFixed(2)}x restic`,
+    );
+    summary.push({
+      name: 'pg_dump stream',
+      restic,
+      holdfast,
+      speed: restic.secs / holdfast.secs,
+      rss: holdfast.peak / restic.peak,
+      overhead,
+    });
+  } finally {
+    psql(`DROP DATABASE IF EXISTS ${db}`);
+  }
 }
 
 async function main() {
@@ -142,8 +287,15 @@ async function main() {
   console.log(`generating ${SMALL_FILES} small files and ${LARGE_MB} MB of large files in ${data} ...`);
   generate(data);
   const bytes = du(data);
+  const cpu = os.cpus();
   console.log(
-    `machine: ${os.cpus().length} x ${os.cpus()[0].model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; data ${(bytes / 1e6).toFixed(0)} MB`,
+    `machine: ${cpu.length} x ${cpu[0].model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}; node ${process.version}; ${spawnSync('restic', ['version'], { encoding: 'utf8' }).stdout.trim()}`,
+  );
+  console.log(
+    `data ${(bytes / 1e6).toFixed(0)} MB; load average at start ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
   );
   for (const tool of ['restic', 'holdfast']) {
     const repo = path.join(work, `${tool}-repo`);
@@ -153,13 +305,37 @@ async function main() {
   }
   await phase('initial backup', () => ['backup', data], bytes);
   await phase('unchanged backup', () => ['backup', data], bytes);
-  for (const tool of ['restic', 'holdfast'])
-    fs.rmSync(path.join(work, `restore-${tool}`), { recursive: true, force: true });
+  // In place (a copy would change every inode, and both tools would re-read everything);
+  // the next run regenerates the data.
+  fs.writeFileSync(path.join(data, '.complete'), 'changed');
+  const changed = mutate(data);
+  console.log(`\nchanged ${(changed / 1e6).toFixed(0)} MB (${((changed / bytes) * 100).toFixed(1)}%)`);
+  await phase('backup after ~2% change', () => ['backup', data], bytes);
   await phase(
     'full restore',
     (tool) => ['restore', 'latest', '--target', path.join(work, `restore-${tool}`)],
     bytes,
+    { before: (tool) => fs.rmSync(path.join(work, `restore-${tool}`), { recursive: true, force: true }) },
   );
+  for (const tool of ['restic', 'holdfast'])
+    fs.rmSync(path.join(work, `restore-${tool}`), { recursive: true, force: true });
+  const repoBytes = (tool) => du(path.join(work, `${tool}-repo`));
+  console.log(
+    `\nrepository size: restic ${(repoBytes('restic') / 1e6).toFixed(0)} MB, holdfast ${(repoBytes('holdfast') / 1e6).toFixed(0)} MB`,
+  );
+  await phase('check --read-data', () => ['check', '--read-data'], repoBytes('holdfast'));
+  if (PG_MB > 0) await pgPhase();
+  console.log(
+    `\nload average at end ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log('\nsummary (speed: restic time / holdfast time; RSS: holdfast / restic)');
+  for (const s of summary)
+    console.log(
+      `  ${s.name.padEnd(26)} speed ${s.speed.toFixed(2)}x  RSS ${s.rss.toFixed(2)}x${s.overhead !== undefined ? `  overhead vs pg_dump ${(s.overhead * 100).toFixed(1)}%` : ''}`,
+    );
 }
 
 main().catch((err) => {

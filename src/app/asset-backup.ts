@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import type { Repository } from '../engine/repository.js';
 import { fail } from '../errors.js';
 import type { BackedUpAsset } from '../policy/types.js';
+import { s3EnvOptions } from '../backends/s3-client.js';
 import { backupSource, type StreamSourceSpec } from '../sources/registry.js';
 import type { SourceMeta } from '../sources/source-snapshot.js';
 import { PROGRAM } from '../version.js';
@@ -28,7 +29,12 @@ function username(): string {
 export async function backupAsset(
   repo: Repository,
   asset: BackedUpAsset,
-  opts: { dir: string; signal?: AbortSignal; hostname?: string },
+  opts: {
+    dir: string;
+    env: Readonly<Record<string, string | undefined>>;
+    signal?: AbortSignal;
+    hostname?: string;
+  },
 ): Promise<AssetBackupResult> {
   const warnings: string[] = [];
   const meta: SourceMeta = {
@@ -42,7 +48,10 @@ export async function backupAsset(
     signal: opts.signal,
     onWarning: (p, m) => warnings.push(`${p}: ${m}`),
   };
-  const r = await backupSource(repo, asset.source as StreamSourceSpec, meta, { cwd: opts.dir });
+  const r = await backupSource(repo, asset.source as StreamSourceSpec, meta, {
+    cwd: opts.dir,
+    s3: s3EnvOptions(opts.env),
+  });
   if (warnings.length > 0)
     fail(
       'SOURCE_FAILED',

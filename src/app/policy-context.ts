@@ -27,12 +27,16 @@ export async function openPolicyContext(file: string, env: Env = process.env): P
   return { policy, catalog, env };
 }
 
-/** URL and password of a repository of the policy; its append-only setting guards deletes. */
+/** URL and password of a repository of the policy, with its append-only and immutability settings. */
 export function repoRefFor(policy: Policy, repoName: string, env: Env): RepoRef {
   const spec = policy.repositories[repoName];
   return {
     url: repositoryUrl(policy, repoName, env),
     password: keyPasswordSource(policy, spec.key, env),
-    backend: spec.appendOnly ? { appendOnly: true } : undefined,
+    backend: {
+      appendOnly: spec.appendOnly || undefined,
+      // Object-lock retention on every file an S3 repository writes (other backends ignore it).
+      s3: spec.immutableDays ? { immutable: { days: spec.immutableDays } } : undefined,
+    },
   };
 }

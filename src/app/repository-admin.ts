@@ -16,7 +16,7 @@ export async function initRepo(
     chunkerPolynomial = other.config.chunkerPolynomial;
     await other.backend.close();
   }
-  const backend = openBackend(ref.url);
+  const backend = openBackend(ref.url, ref.backend);
   try {
     const repo = await initRepository(backend, await readPassword(ref.password), {
       chunkerPolynomial,

@@ -116,7 +116,7 @@ export async function runAsset(
   const steps: StepOutcome[] = [];
   const backup = await recordStep(ctx, asset.name, 'backup', asset.repository, hooks, () =>
     withRepo(repoRefFor(ctx.policy, asset.repository, ctx.env), 'shared', true, async (repo) => {
-      const r = await backupAsset(repo, asset, { dir: ctx.policy.dir, signal: hooks.signal });
+      const r = await backupAsset(repo, asset, { dir: ctx.policy.dir, env: ctx.env, signal: hooks.signal });
       return { snapshotId: r.snapshotId, bytesAdded: repo.stats.dataAddedPacked, details: r.details };
     }),
   );

@@ -4,6 +4,7 @@
  */
 import type { Backend } from '../backends/backend.js';
 import { openBackend } from '../backends/open.js';
+import type { BackendOptions } from '../backends/options.js';
 import { withLock } from '../engine/lock.js';
 import { openRepository, type Repository, type RepositoryOptions } from '../engine/repository.js';
 import { type PasswordSource, readPassword } from './credentials.js';
@@ -12,11 +13,16 @@ export interface RepoRef {
   url: string;
   password: PasswordSource;
   options?: RepositoryOptions;
+  /** Retries, limits, append-only, per-backend settings (defaults when absent). */
+  backend?: BackendOptions;
 }
 
 export type LockMode = 'none' | 'shared' | 'exclusive';
 
-export async function openRepo(ref: RepoRef, backend: Backend = openBackend(ref.url)): Promise<Repository> {
+export async function openRepo(
+  ref: RepoRef,
+  backend: Backend = openBackend(ref.url, ref.backend),
+): Promise<Repository> {
   return openRepository(backend, await readPassword(ref.password), ref.options);
 }
 

@@ -4,6 +4,7 @@
  */
 import * as os from 'node:os';
 import type { BackupCounters, BackupResult } from '../engine/archiver.js';
+import { s3EnvOptions } from '../backends/s3-client.js';
 import { backupSource, type StreamSourceSpec } from '../sources/registry.js';
 import { PROGRAM } from '../version.js';
 import { type RepoRef, withRepo } from './session.js';
@@ -41,5 +42,7 @@ export async function backupFromSource(req: SourceBackupRequest): Promise<Backup
     counters: req.counters,
     onWarning: req.onWarning,
   };
-  return withRepo(req.repo, 'shared', true, (repo) => backupSource(repo, req.spec, meta, { cwd: req.cwd }));
+  return withRepo(req.repo, 'shared', true, (repo) =>
+    backupSource(repo, req.spec, meta, { cwd: req.cwd, s3: s3EnvOptions(process.env) }),
+  );
 }

@@ -4,6 +4,7 @@
  * (a database server, a directory, a new bare Git repository) under a shared lock.
  */
 import { findSnapshot } from '../engine/snapshots.js';
+import { s3EnvOptions } from '../backends/s3-client.js';
 import { restoreSource, type SourceRestoreOptions } from '../sources/registry.js';
 import type { SourceRestoreResult } from '../sources/source-snapshot.js';
 import { type RepoRef, withRepo } from './session.js';
@@ -22,6 +23,9 @@ export async function restoreFromSource(
   return withRepo(req.repo, 'shared', true, async (repo) => {
     const snap = await findSnapshot(repo, req.snapshot, req.asset ? { tags: [`asset:${req.asset}`] } : {});
     const { repo: _r, snapshot: _s, asset: _a, ...opts } = req;
-    return { ...(await restoreSource(repo, snap, opts)), snapshotId: snap.id };
+    return {
+      ...(await restoreSource(repo, snap, { s3: s3EnvOptions(process.env), ...opts })),
+      snapshotId: snap.id,
+    };
   });
 }

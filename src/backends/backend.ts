@@ -33,6 +33,15 @@ export interface Backend {
   list(type: FileType): Promise<FileInfo[]>;
   remove(h: FileHandle): Promise<void>;
   isNotFound(err: unknown): boolean;
+  /** True for errors a retry cannot fix (bad credentials, refused by policy); absent = guess. */
+  isPermanent?(err: unknown): boolean;
+  /** False when files of this type can never be removed (append-only); absent = true. */
+  canDelete?(type: FileType): Promise<boolean>;
+  /**
+   * Until when the file is under retention (S3 Object Lock) and cannot be removed;
+   * undefined when it can be removed now. Absent = no retention. Decorators forward it.
+   */
+  retainedUntil?(h: FileHandle): Promise<Date | undefined>;
   close(): Promise<void>;
 }
 

@@ -6,8 +6,9 @@ import type { Command } from 'commander';
 import type { PasswordSource } from '../app/credentials.js';
 import type { RepoRef } from '../app/session.js';
 import { fail } from '../errors.js';
+import { backendOptions, type BackendFlags, collectOption } from './backend-flags.js';
 
-export interface GlobalOptions {
+export interface GlobalOptions extends BackendFlags {
   repo?: string;
   passwordFile?: string;
   passwordCommand?: string;
@@ -31,7 +32,16 @@ export function addGlobalOptions(program: Command): Command {
     .option('--json', 'print machine-readable JSON instead of text')
     .option('-q, --quiet', 'print nothing but errors')
     .option('--compression <mode>', 'compression of data blobs: auto or off', 'auto')
-    .option('--pack-size <MiB>', 'target pack size in MiB (4-128)', '16');
+    .option('--pack-size <MiB>', 'target pack size in MiB (4-128)', '16')
+    .option('--append-only', 'remove or replace nothing but lock files (env HOLDFAST_APPEND_ONLY=1)')
+    .option('--limit-upload <KiB/s>', 'limit uploads to this rate')
+    .option('--limit-download <KiB/s>', 'limit downloads to this rate')
+    .option(
+      '-o, --option <key=value>',
+      'backend option (repeatable): retries=N, timeout=SECONDS, connections=N, sftp.key=FILE, ' +
+        'sftp.known-hosts=FILE, sftp.accept-unknown-host=true, rest.cacert=FILE, rclone.program=P, rclone.args=A',
+      collectOption,
+    );
 }
 
 function env(name: string, e: NodeJS.ProcessEnv): string | undefined {
@@ -67,5 +77,6 @@ export function repoRef(o: GlobalOptions, e: NodeJS.ProcessEnv = process.env): R
     url,
     password: passwordSource(o, e),
     options: { packSize: packMiB * 1024 * 1024, compression: o.compression ?? 'auto' },
+    backend: backendOptions(o, e),
   };
 }

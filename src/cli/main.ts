@@ -6,28 +6,6 @@
 import { Command, CommanderError } from 'commander';
 import { type ErrorCode, HoldfastError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { registerBackup } from './commands/backup.js';
-import { registerCat } from './commands/cat.js';
-import { registerCopy } from './commands/copy.js';
-import { registerDump } from './commands/dump.js';
-import { registerInit } from './commands/init.js';
-import { registerKey } from './commands/key.js';
-import { registerLs } from './commands/ls.js';
-import { registerRestore } from './commands/restore.js';
-import { registerSourceBackup } from './commands/source-backup.js';
-import { registerSourceRestore } from './commands/source-restore.js';
-import { registerSnapshots } from './commands/snapshots.js';
-import { registerUnlock } from './commands/unlock.js';
-import { registerCheck } from './commands/check.js';
-import { registerPrune } from './commands/prune.js';
-import { registerForget } from './commands/forget.js';
-import { registerSetup } from './commands/setup.js';
-import { registerRun } from './commands/run.js';
-import { registerDaemon } from './commands/daemon.js';
-import { registerStatus } from './commands/status.js';
-import { registerInventory } from './commands/inventory.js';
-import { registerValidate } from './commands/validate.js';
-import { registerSchema } from './commands/schema.js';
 import { addGlobalOptions, type GlobalOptions } from './global-options.js';
 
 const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
@@ -36,39 +14,67 @@ const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
   WRONG_PASSWORD: 12,
 };
 
-export function buildProgram(): Command {
+type Register = (program: Command, globals: () => GlobalOptions) => void;
+
+/**
+ * The commands in help order, each loaded only when needed: a command's dependencies (cloud
+ * SDKs, database drivers, the policy schema) cost about a second to import, which a quick
+ * command like an unchanged backup should not pay for the others.
+ */
+const COMMANDS: [string, () => Promise<Register>][] = [
+  ['init', async () => (await import('./commands/init.js')).registerInit],
+  ['backup', async () => (await import('./commands/backup.js')).registerBackup],
+  ['snapshots', async () => (await import('./commands/snapshots.js')).registerSnapshots],
+  ['check', async () => (await import('./commands/check.js')).registerCheck],
+  ['prune', async () => (await import('./commands/prune.js')).registerPrune],
+  ['forget', async () => (await import('./commands/forget.js')).registerForget],
+  ['ls', async () => (await import('./commands/ls.js')).registerLs],
+  ['restore', async () => (await import('./commands/restore.js')).registerRestore],
+  ['source-backup', async () => (await import('./commands/source-backup.js')).registerSourceBackup],
+  ['source-restore', async () => (await import('./commands/source-restore.js')).registerSourceRestore],
+  ['dump', async () => (await import('./commands/dump.js')).registerDump],
+  ['cat', async () => (await import('./commands/cat.js')).registerCat],
+  ['copy', async () => (await import('./commands/copy.js')).registerCopy],
+  ['key', async () => (await import('./commands/key.js')).registerKey],
+  ['unlock', async () => (await import('./commands/unlock.js')).registerUnlock],
+  ['setup', async () => (await import('./commands/setup.js')).registerSetup],
+  ['run', async () => (await import('./commands/run.js')).registerRun],
+  ['daemon', async () => (await import('./commands/daemon.js')).registerDaemon],
+  ['status', async () => (await import('./commands/status.js')).registerStatus],
+  ['inventory', async () => (await import('./commands/inventory.js')).registerInventory],
+  ['validate', async () => (await import('./commands/validate.js')).registerValidate],
+  ['schema', async () => (await import('./commands/schema.js')).registerSchema],
+];
+
+/** The command word in argv (skipping global options and their values), if any. */
+export function commandWord(argv: readonly string[]): string | undefined {
+  const globalsOnly = addGlobalOptions(new Command());
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') return undefined;
+    if (a.startsWith('-')) {
+      if (a.includes('=')) continue;
+      const o = globalsOnly.options.find((x) => x.short === a || x.long === a);
+      if (o && (o.required || o.optional)) i++;
+      continue;
+    }
+    return a;
+  }
+  return undefined;
+}
+
+/** The program with every command, or (given a known command word) with just that one. */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = addGlobalOptions(new Command('holdfast'))
     .description('backups you can prove: restic-format repositories, policies, drills and reports')
     .version(VERSION)
     .showHelpAfterError()
     .exitOverride();
   const globals = () => program.opts<GlobalOptions>();
-  for (const register of [
-    registerInit,
-    registerBackup,
-    registerSnapshots,
-    registerCheck,
-    registerPrune,
-    registerForget,
-    registerLs,
-    registerRestore,
-    registerSourceBackup,
-    registerSourceRestore,
-    registerDump,
-    registerCat,
-    registerCopy,
-    registerKey,
-    registerUnlock,
-    registerSetup,
-    registerRun,
-    registerDaemon,
-    registerStatus,
-    registerInventory,
-    registerValidate,
-    registerSchema,
-  ]) {
-    register(program, globals);
-  }
+  const known = COMMANDS.some(([name]) => name === only);
+  const chosen = known ? COMMANDS.filter(([name]) => name === only) : COMMANDS;
+  const registers = await Promise.all(chosen.map(([, load]) => load()));
+  for (const register of registers) register(program, globals);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
@@ -88,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   process.exitCode = 0;
   try {
-    await buildProgram().parseAsync(argv, { from: 'user' });
+    await (await buildProgram(commandWord(argv))).parseAsync(argv, { from: 'user' });
     return Number(process.exitCode ?? 0);
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;

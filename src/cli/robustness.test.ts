@@ -14,10 +14,11 @@ import { makeTempDir, removeDir } from '../testing/tmp.js';
 const PW = 'robust password';
 
 function filesUnder(dir: string): string[] {
+  // A file listed may be renamed (tmp → final) by a running backup before it is stat'ed.
   return fs
     .readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .map((f) => path.join(dir, f))
-    .filter((f) => fs.statSync(f).isFile());
+    .filter((f) => fs.statSync(f, { throwIfNoEntry: false })?.isFile() ?? false);
 }
 
 describe('bad input and accidents', () => {

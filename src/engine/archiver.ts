@@ -9,6 +9,7 @@ import { promises as fsp, type BigIntStats } from 'node:fs';
 import * as path from 'node:path';
 import { fail, isHoldfastError } from '../errors.js';
 import { saveChunked } from './chunk-saver.js';
+import { profiledAsync } from './profile.js';
 import { excludeMatcher, type ExcludeMatcher } from './exclude.js';
 import type { TreeNode } from './node.js';
 import { nodeFromStat, timeOf } from './node-stat.js';
@@ -93,17 +94,35 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   return out;
 }
 
+/**
+ * Reads a file in blocks, one read ahead of the consumer (so reading overlaps chunking).
+ * A file expected to be small is read in one block of its size (plus one byte to see EOF).
+ */
 async function* readFileChunks(
   fh: fsp.FileHandle,
   signal?: AbortSignal,
-  blockSize = 4 * 1024 * 1024,
+  sizeHint = Infinity,
+  maxBlock = 2 * 1024 * 1024,
 ): AsyncGenerator<Buffer> {
-  for (;;) {
-    signal?.throwIfAborted();
-    const buf = Buffer.allocUnsafe(blockSize);
-    const { bytesRead } = await fh.read(buf, 0, blockSize, null);
-    if (bytesRead === 0) return;
-    yield bytesRead === blockSize ? buf : buf.subarray(0, bytesRead);
+  const blockSize = Math.max(4096, Math.min(maxBlock, sizeHint + 1));
+  const readBlock = () =>
+    profiledAsync('read', blockSize, async () => {
+      const buf = Buffer.allocUnsafeSlow(blockSize);
+      const { bytesRead } = await fh.read(buf, 0, blockSize, null);
+      return bytesRead === blockSize ? buf : buf.subarray(0, bytesRead);
+    });
+  let next = readBlock();
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      const buf = await next;
+      if (buf.length === 0) return;
+      next = readBlock();
+      yield buf;
+    }
+  } finally {
+    // The file is closed after this; let the read in flight finish first.
+    await next.catch(() => undefined);
   }
 }
 
@@ -143,7 +162,7 @@ async function readContent(ctx: WalkContext, p: Buffer, node: TreeNode): Promise
     fh = await fsp.open(p, 'r');
     const { content, size } = await saveChunked(
       ctx.repo,
-      readFileChunks(fh, ctx.signal),
+      readFileChunks(fh, ctx.signal, Number(node.size ?? 0n)),
       (n) => (ctx.counters.bytesRead += n),
     );
     node.size = BigInt(size);

@@ -5,13 +5,12 @@
  * Data (all packs or a subset): each pack hashes to its name and every blob in it decrypts
  * and hashes to its ID. The report names each damaged file or blob and the snapshots it hurts.
  */
-import { createHash } from 'node:crypto';
 import { fail, isHoldfastError } from '../errors.js';
 import { decodeIndex } from './index-file.js';
 import { addPacks } from './master-index.js';
-import { decodeHeader, packSize, type PackedBlob, readPackHeader } from './pack.js';
+import { packSize, type PackedBlob, readPackHeader } from './pack.js';
+import { type PackVerdict, sameBlobs } from './pack-verify.js';
 import { treesReaching, visitTrees } from './reachability.js';
-import { open } from './crypto.js';
 import type { Repository } from './repository.js';
 import { decodeSnapshot } from './snapshot.js';
 
@@ -86,13 +85,6 @@ export function selectPacks(ids: readonly string[], subset: ReadDataSubset, rand
     [pool[i], pool[j]] = [pool[j], pool[i]];
   }
   return pool.slice(0, want);
-}
-
-function sameBlobs(a: readonly PackedBlob[], b: readonly PackedBlob[]): boolean {
-  const key = (x: PackedBlob) => `${x.type}:${x.id}:${x.offset}:${x.length}:${x.uncompressedLength}`;
-  const sa = a.map(key).sort();
-  const sb = b.map(key).sort();
-  return sa.length === sb.length && sa.every((k, i) => k === sb[i]);
 }
 
 export async function checkRepository(repo: Repository, opts: CheckOptions = {}): Promise<CheckReport> {
@@ -210,13 +202,30 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
   let packsRead = 0;
   let bytesRead = 0;
   if (opts.readData) {
+    // Packs are read and verified a few at a time (verification runs on the worker threads);
+    // findings are reported in pack order whatever order they finish in.
     const chosen = selectPacks(intact, opts.readData);
-    for (const id of chosen) {
-      const bytes = await repo.backend.load({ type: 'pack', name: id });
-      bytesRead += bytes.length;
-      const found = verifyPackData(repo, id, bytes, indexed.get(id) ?? []);
-      errors.push(...found.problems);
-      markBad(found.badBlobs, badTrees, badData);
+    const inParallel = Math.max(2, repo.workerCount);
+    const verdicts = new Array<Promise<PackVerdict>>(chosen.length);
+    const start = (i: number) => {
+      const id = chosen[i];
+      verdicts[i] = repo.backend.load({ type: 'pack', name: id }).then((bytes) => {
+        bytesRead += bytes.length;
+        return repo.verifyPackData(id, bytes, indexed.get(id) ?? []);
+      });
+      verdicts[i].catch(() => undefined); // observed below, in order
+    };
+    for (let i = 0; i < Math.min(inParallel, chosen.length); i++) start(i);
+    for (let i = 0; i < chosen.length; i++) {
+      const verdict = await verdicts[i];
+      if (i + inParallel < chosen.length) start(i + inParallel);
+      const blobs = indexed.get(chosen[i]) ?? [];
+      errors.push(...verdict.problems);
+      markBad(
+        verdict.bad.map((j) => blobs[j]),
+        badTrees,
+        badData,
+      );
       progress({ phase: 'read-data', done: ++packsRead, total: chosen.length, bytes: bytesRead });
     }
   }
@@ -237,40 +246,4 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
 
 function markBad(blobs: readonly PackedBlob[], badTrees: Set<string>, badData: Set<string>): void {
   for (const b of blobs) (b.type === 'tree' ? badTrees : badData).add(b.id);
-}
-
-/** Everything wrong with one pack's bytes: its hash, its header, each blob. */
-function verifyPackData(
-  repo: Repository,
-  id: string,
-  bytes: Buffer,
-  blobs: readonly PackedBlob[],
-): { problems: CheckProblem[]; badBlobs: PackedBlob[] } {
-  const problems: CheckProblem[] = [];
-  const badBlobs: PackedBlob[] = [];
-  if (createHash('sha256').update(bytes).digest('hex') !== id)
-    problems.push({
-      kind: 'pack',
-      id,
-      message: `pack ${id}: content does not match its name (the file is damaged)`,
-    });
-  try {
-    const hlen = bytes.readUInt32LE(bytes.length - 4);
-    const header = decodeHeader(
-      open(repo.key, bytes.subarray(bytes.length - 4 - hlen, bytes.length - 4)),
-      `pack ${id}`,
-    );
-    if (!sameBlobs(header, blobs)) throw new Error('header does not match the index');
-  } catch (err) {
-    problems.push({ kind: 'pack', id, message: `pack ${id}: ${errText(err)}` });
-  }
-  for (const b of blobs) {
-    try {
-      repo.decodeBlob({ ...b, packId: id }, bytes.subarray(b.offset, b.offset + b.length));
-    } catch (err) {
-      problems.push({ kind: 'blob', id: b.id, message: errText(err) });
-      badBlobs.push(b);
-    }
-  }
-  return { problems, badBlobs };
 }

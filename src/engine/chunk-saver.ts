@@ -1,17 +1,21 @@
 /**
  * Turns a byte stream into content-defined chunks and stores each as a data blob;
  * returns the blob IDs in order and the number of bytes read. Shared by file and stream
- * backups so both chunk exactly as restic does.
+ * backups so both chunk exactly as restic does. Chunks are handed to the repository without
+ * waiting for each to be stored (the repository's back-pressure bounds what is in flight).
  */
-import { createChunker } from './chunker.js';
-import type { Repository } from './repository.js';
+import { createFastChunker } from './chunker-wasm.js';
+import { profiled } from './profile.js';
+import type { Repository, SaveResult } from './repository.js';
 
 export interface ChunkedContent {
   content: string[];
   size: number;
 }
 
-/** Collects incoming buffers and hands out exact-length chunks. */
+const ownsBuffer = (b: Buffer) => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
+
+/** Collects incoming buffers and hands out exact-length chunks, each owning its memory. */
 function byteQueue() {
   let parts: Buffer[] = [];
   let length = 0;
@@ -22,12 +26,9 @@ function byteQueue() {
     },
     take(n: number): Buffer {
       let out: Buffer;
-      if (parts[0].length === n) out = parts.shift() as Buffer;
-      else if (parts[0].length > n) {
-        out = parts[0].subarray(0, n);
-        parts[0] = parts[0].subarray(n);
-      } else {
-        out = Buffer.allocUnsafe(n);
+      if (parts[0].length === n && ownsBuffer(parts[0])) out = parts.shift() as Buffer;
+      else {
+        out = Buffer.allocUnsafeSlow(n);
         let pos = 0;
         while (pos < n) {
           const head = parts[0];
@@ -50,18 +51,26 @@ export async function saveChunked(
   source: AsyncIterable<Buffer>,
   onBytes?: (n: number) => void,
 ): Promise<ChunkedContent> {
-  const chunker = createChunker(repo.config.chunkerPolynomial);
+  const chunker = createFastChunker(repo.config.chunkerPolynomial);
   const queue = byteQueue();
-  const content: string[] = [];
+  const results: Promise<SaveResult>[] = [];
+  const submit = async (n: number) =>
+    results.push((await repo.submitBlob('data', queue.take(n), { owned: true })).done);
   let size = 0;
-  for await (const buf of source) {
-    if (buf.length === 0) continue;
-    size += buf.length;
-    queue.push(buf);
-    for (const n of chunker.push(buf)) content.push((await repo.saveBlob('data', queue.take(n))).id);
-    onBytes?.(buf.length);
+  try {
+    for await (const buf of source) {
+      if (buf.length === 0) continue;
+      size += buf.length;
+      queue.push(buf);
+      for (const n of profiled('chunk', buf.length, () => chunker.push(buf))) await submit(n);
+      onBytes?.(buf.length);
+    }
+    const last = chunker.finish();
+    if (last) await submit(last);
+  } finally {
+    // Settle what was started even when reading failed, so no store is left unobserved.
+    await Promise.allSettled(results);
   }
-  const last = chunker.finish();
-  if (last) content.push((await repo.saveBlob('data', queue.take(last))).id);
+  const content = (await Promise.all(results)).map((r) => r.id);
   return { content, size };
 }

@@ -14,7 +14,7 @@ export const MAX_CHUNK = 8 * 1024 * 1024;
 const WINDOW = 64;
 const SPLIT_MASK = (1 << 20) - 1;
 
-interface Tables {
+export interface Tables {
   outHi: Int32Array;
   outLo: Int32Array;
   modHi: Int32Array;
@@ -25,7 +25,8 @@ interface Tables {
 
 const tableCache = new Map<bigint, Tables>();
 
-function tablesFor(pol: bigint): Tables {
+/** The lookup tables for `pol` (shared with the WebAssembly chunker, chunker-wasm.ts). */
+export function tablesFor(pol: bigint): Tables {
   const cached = tableCache.get(pol);
   if (cached) return cached;
   const k = degree(pol);

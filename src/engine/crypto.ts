@@ -3,7 +3,7 @@
  * A sealed box is IV(16) || ciphertext || MAC(16); see restic-format.md §3.
  */
 import { createCipheriv, createDecipheriv, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { poly1305 } from '@noble/ciphers/_poly1305.js';
+import { poly1305 } from './poly1305.js';
 import { fail } from '../errors.js';
 
 export interface MasterKey {

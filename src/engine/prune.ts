@@ -5,6 +5,9 @@
  * new packs and their index first, then an index of every kept pack, then the old index
  * files, and only then the packs that are no longer referenced. A repository killed at any
  * point passes check, and the next prune finishes the job.
+ * Files under retention (S3 Object Lock, see Backend.retainedUntil) are never removed: a
+ * retained pack is kept and stays indexed, and a retained old index file stays, so every
+ * pack it lists is kept too (the repository stays valid); the report says until when.
  * The caller holds the exclusive lock; the repository's index must not be loaded yet.
  */
 import { fail, isHoldfastError } from '../errors.js';
@@ -40,6 +43,10 @@ export interface PruneReport {
   unusedBytesBefore: number;
   unusedBytesAfter: number;
   bytesDeleted: number;
+  /** Files prune would have removed but that are under retention (kept for now). */
+  filesRetained: number;
+  /** The latest retain-until date of those files (ISO 8601). */
+  retainedUntil?: string;
 }
 
 interface PackPlan {
@@ -97,15 +104,56 @@ function chooseRepacks(partly: PackPlan[], usedBytes: number, maxUnusedPercent: 
 
 async function loadAllIndexes(
   repo: Repository,
-): Promise<{ ids: string[]; packs: Map<string, PackedBlob[]> }> {
+): Promise<{ ids: string[]; packs: Map<string, PackedBlob[]>; packsOf: Map<string, string[]> }> {
   const ids = await repo.listIds('index');
   const packs = new Map<string, PackedBlob[]>();
+  const packsOf = new Map<string, string[]>();
   for (const id of ids) {
     const idx = decodeIndex(await repo.loadFile('index', id), `index ${id}`);
     addPacks(repo.index, idx.packs);
     for (const p of idx.packs) if (!packs.has(p.id)) packs.set(p.id, p.blobs);
+    packsOf.set(
+      id,
+      idx.packs.map((p) => p.id),
+    );
   }
-  return { ids, packs };
+  return { ids, packs, packsOf };
+}
+
+interface Retention {
+  /** Old index files under retention: they stay. */
+  indexes: Set<string>;
+  /** Packs that must stay: retained themselves, or listed in a retained index file. */
+  packs: Set<string>;
+  /** Retain-until date of each retained file prune would have removed. */
+  until: Date[];
+}
+
+/** Which of the files prune may remove are under retention (none when the backend has none). */
+async function retentionOf(
+  repo: Repository,
+  oldIndexIds: string[],
+  packsOf: Map<string, string[]>,
+  candidatePacks: string[],
+): Promise<Retention> {
+  const r: Retention = { indexes: new Set(), packs: new Set(), until: [] };
+  const retainedUntil = repo.backend.retainedUntil?.bind(repo.backend);
+  if (!retainedUntil) return r;
+  for (const id of oldIndexIds) {
+    const until = await retainedUntil({ type: 'index', name: id });
+    if (!until) continue;
+    r.indexes.add(id);
+    r.until.push(until);
+    for (const p of packsOf.get(id) ?? []) r.packs.add(p);
+  }
+  for (const id of candidatePacks) {
+    if (r.packs.has(id)) continue;
+    const until = await retainedUntil({ type: 'pack', name: id });
+    if (!until) continue;
+    r.packs.add(id);
+    r.until.push(until);
+  }
+  return r;
 }
 
 async function usedBlobsOf(repo: Repository): Promise<{ used: UsedBlobs; snapshots: number }> {
@@ -169,7 +217,12 @@ async function writeIndexOf(repo: Repository, packs: IndexedPack[]): Promise<voi
 
 export async function pruneRepository(repo: Repository, opts: PruneOptions = {}): Promise<PruneReport> {
   const phase = async (p: PrunePhase) => opts.onPhase?.(p);
-  const { ids: oldIndexIds, packs } = await loadAllIndexes(repo);
+  if (!opts.dryRun && repo.backend.canDelete && !(await repo.backend.canDelete('pack')))
+    fail(
+      'APPEND_ONLY',
+      `the repository at ${repo.backend.location} is append-only: prune cannot remove anything there and changed nothing (run it where deletes are allowed; --dry-run still works)`,
+    );
+  const { ids: oldIndexIds, packs, packsOf } = await loadAllIndexes(repo);
   const sizes = new Map((await repo.backend.list('pack')).map((f) => [f.name, f.size]));
   const missing = [...packs.keys()].filter((id) => !sizes.has(id));
   if (missing.length > 0)
@@ -180,13 +233,21 @@ export async function pruneRepository(repo: Repository, opts: PruneOptions = {})
   const { used, snapshots } = await usedBlobsOf(repo);
 
   const plans = planPacks(packs, sizes, used);
-  const unindexed = [...sizes.keys()].filter((id) => !packs.has(id));
-  const unusedPacks = plans.filter((p) => p.claimed.length === 0);
-  const partly = plans.filter((p) => p.claimed.length > 0 && p.unusedBytes > 0);
+  const allUnindexed = [...sizes.keys()].filter((id) => !packs.has(id));
+  const candidates = [
+    ...plans.filter((p) => p.claimed.length === 0 || p.unusedBytes > 0).map((p) => p.id),
+    ...allUnindexed,
+  ];
+  const retention = await retentionOf(repo, oldIndexIds, packsOf, candidates);
+  const mayGo = (id: string) => !retention.packs.has(id);
+  const unindexed = allUnindexed.filter(mayGo);
+  const unusedPacks = plans.filter((p) => p.claimed.length === 0 && mayGo(p.id));
+  const partly = plans.filter((p) => p.claimed.length > 0 && p.unusedBytes > 0 && mayGo(p.id));
   const usedBytes = plans.reduce((n, p) => n + p.usedBytes, 0);
   const toRepack = chooseRepacks(partly, usedBytes, opts.maxUnusedPercent ?? 5);
   const repackIds = new Set(toRepack.map((p) => p.id));
-  const kept = plans.filter((p) => p.claimed.length > 0 && !repackIds.has(p.id));
+  // Retained packs stay, indexed, even when nothing uses them.
+  const kept = plans.filter((p) => (p.claimed.length > 0 || !mayGo(p.id)) && !repackIds.has(p.id));
   const doomed = [...unusedPacks.map((p) => p.id), ...repackIds, ...unindexed];
   const report: PruneReport = {
     dryRun: !!opts.dryRun,
@@ -201,18 +262,24 @@ export async function pruneRepository(repo: Repository, opts: PruneOptions = {})
     unusedBytesBefore: plans.reduce((n, p) => n + p.unusedBytes, 0),
     unusedBytesAfter: kept.reduce((n, p) => n + p.unusedBytes, 0),
     bytesDeleted: doomed.reduce((n, id) => n + (sizes.get(id) ?? 0), 0),
+    filesRetained: retention.until.length,
   };
+  if (retention.until.length > 0)
+    report.retainedUntil = new Date(Math.max(...retention.until.map((d) => d.getTime()))).toISOString();
   await phase('planned');
   if (opts.dryRun || doomed.length === 0) return report;
 
   report.packsWritten = await repack(repo, toRepack, opts);
   await phase('repacked');
+  // Packs a retained old index file lists stay indexed by it; the new index lists the rest.
+  const stillIndexed = new Set([...retention.indexes].flatMap((id) => packsOf.get(id) ?? []));
   await writeIndexOf(
     repo,
-    kept.map((p) => ({ id: p.id, blobs: p.blobs })),
+    kept.filter((p) => !stillIndexed.has(p.id)).map((p) => ({ id: p.id, blobs: p.blobs })),
   );
   await phase('indexed');
-  for (const id of oldIndexIds) await repo.backend.remove({ type: 'index', name: id });
+  for (const id of oldIndexIds)
+    if (!retention.indexes.has(id)) await repo.backend.remove({ type: 'index', name: id });
   await phase('old-index-removed');
   let done = 0;
   for (const id of doomed) {

@@ -6,7 +6,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Backend, FileType } from '../backends/backend.js';
 import { fail } from '../errors.js';
-import { decodeUnpacked, encodeUnpacked, zstdCompress, zstdDecompress } from './compression.js';
+import { blobId, openBlob, type SealedBlob, sealBlob } from './blob-codec.js';
+import { decodeUnpacked, encodeUnpacked } from './compression.js';
 import { calibrateScrypt, type MasterKey, newMasterKey, open, type ScryptParams, seal } from './crypto.js';
 import { decodeIndex, encodeIndex, type IndexedPack } from './index-file.js';
 import { addKey, openWithPassword } from './keys.js';
@@ -17,8 +18,12 @@ import {
   lookupBlob,
   type MasterIndex,
 } from './master-index.js';
-import { assemblePack, type BlobType, type PackedBlob } from './pack.js';
+import { type BlobType, encodeHeader, type PackedBlob } from './pack.js';
+import { type PackVerdict, verifyPack } from './pack-verify.js';
 import { formatPolynomial, isIrreducible, parsePolynomial, randomPolynomial } from './polynomial.js';
+import { collectGarbageEvery } from './gc-hint.js';
+import { profiledAsync } from './profile.js';
+import { defaultWorkerCount, sharedPool, type WorkerPool } from './worker-pool.js';
 
 export interface RepoConfig {
   version: number;
@@ -40,6 +45,32 @@ export interface RepositoryOptions {
   compression?: 'auto' | 'off';
   /** Packs being uploaded at once before saveBlob waits. */
   uploadConcurrency?: number;
+  /**
+   * Worker threads for hashing, sealing, opening and verifying blobs; 0 does all of it on the
+   * calling thread. Default: HOLDFAST_WORKERS, else one per core (at most 4).
+   */
+  workers?: number;
+  /** Plaintext bytes being hashed and sealed at once before submitBlob waits (default 16 MiB). */
+  maxInFlightBytes?: number;
+}
+
+export interface SaveResult {
+  id: string;
+  added: boolean;
+}
+
+/** Blobs smaller than this are hashed and sealed inline: a round trip to a worker costs more. */
+const INLINE_BELOW = 4096;
+
+/** A copy of `b` that owns its whole ArrayBuffer, so it can be handed to a worker. */
+function ownedCopy(b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(b.length);
+  out.set(b);
+  return out;
+}
+
+function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.length);
 }
 
 export interface SaveStats {
@@ -50,8 +81,13 @@ export interface SaveStats {
   dataAddedPacked: number;
 }
 
+/**
+ * A pack being filled: sealed blobs are copied into one buffer as they come (so each is freed
+ * at once and no concatenation is needed); the buffer is allocated large but the memory
+ * is only touched (and counted in RSS) as far as it is written.
+ */
 interface OpenPack {
-  sealed: Buffer[];
+  buf: Buffer;
   blobs: PackedBlob[];
   size: number;
 }
@@ -122,8 +158,19 @@ export class Repository {
   private readonly openPacks: Record<BlobType, OpenPack | undefined> = { data: undefined, tree: undefined };
   private readonly pending: Record<BlobType, Set<string>> = { data: new Set(), tree: new Set() };
   private readonly uploads = new Set<Promise<void>>();
-  private uploadError: unknown;
+  /** The first failure of a store or an upload: every later save and flush throws it. */
+  private failure: unknown;
   private unindexed: IndexedPack[] = [];
+  private readonly pool: WorkerPool | undefined;
+  private readonly rawKey: Uint8Array;
+  private readonly maxInFlight: number;
+  private inFlightBytes = 0;
+  private readonly admissionWaiters: (() => void)[] = [];
+  private readonly inFlight = new Set<Promise<unknown>>();
+  /** Dedup decisions, then appends to packs, happen in submission order (deterministic packs). */
+  private decided: Promise<void> = Promise.resolve();
+  private readonly turnover = collectGarbageEvery(16 * 1024 * 1024);
+  private appended: Promise<void> = Promise.resolve();
 
   constructor(
     readonly backend: Backend,
@@ -134,6 +181,15 @@ export class Repository {
     this.packSize = opts.packSize ?? 16 * 1024 * 1024;
     this.compressData = config.version >= 2 && opts.compression !== 'off';
     this.uploadConcurrency = opts.uploadConcurrency ?? 2;
+    const workers = opts.workers ?? defaultWorkerCount();
+    this.pool = workers > 0 ? sharedPool(workers) : undefined;
+    this.rawKey = Buffer.concat([key.encrypt, key.macK, key.macR]);
+    this.maxInFlight = opts.maxInFlightBytes ?? 16 * 1024 * 1024;
+  }
+
+  /** Number of worker threads this repository uses (0: everything inline). */
+  get workerCount(): number {
+    return this.pool?.size ?? 0;
   }
 
   /** Loads a stored file, checks that its name is the SHA-256 of its bytes, decrypts it. */
@@ -175,53 +231,165 @@ export class Repository {
    * Stores a blob unless one with the same ID exists. Returns its ID and whether it was new.
    * The blob is durable only after flush().
    */
-  async saveBlob(
+  async saveBlob(type: BlobType, plaintext: Buffer, knownId?: string): Promise<SaveResult> {
+    const { done } = await this.submitBlob(type, plaintext, { knownId });
+    return done;
+  }
+
+  /**
+   * Starts storing a blob and resolves once it is admitted (back-pressure: at most
+   * maxInFlightBytes of plaintext are being hashed and sealed at once); `done` resolves like
+   * saveBlob. With `owned` the caller hands the buffer over (it must own its whole
+   * ArrayBuffer and not touch it again), which spares a copy on the way to a worker.
+   */
+  async submitBlob(
     type: BlobType,
-    plaintext: Buffer,
-    knownId?: string,
-  ): Promise<{ id: string; added: boolean }> {
-    if (this.uploadError) throw this.uploadError;
-    const id = knownId ?? sha256(plaintext);
-    if (this.hasBlob(type, id)) return { id, added: false };
-    this.pending[type].add(id);
-    const compress = plaintext.length > 0 && (type === 'tree' ? this.config.version >= 2 : this.compressData);
-    const sealed = seal(this.key, compress ? zstdCompress(plaintext) : plaintext);
-    const pack = (this.openPacks[type] ??= { sealed: [], blobs: [], size: 0 });
+    plaintext: Uint8Array,
+    opts: { knownId?: string; owned?: boolean } = {},
+  ): Promise<{ done: Promise<SaveResult> }> {
+    this.throwIfFailed();
+    const cost = plaintext.length;
+    while (this.inFlightBytes > 0 && this.inFlightBytes + cost > this.maxInFlight) {
+      await new Promise<void>((resolve) => this.admissionWaiters.push(resolve));
+      this.throwIfFailed();
+    }
+    this.inFlightBytes += cost;
+    const done = this.store(type, plaintext, opts.knownId, opts.owned ?? false);
+    const settled = done.then(
+      () => undefined,
+      (err: unknown) => {
+        this.failure ??= err;
+      },
+    );
+    this.inFlight.add(settled);
+    void settled.finally(() => {
+      this.inFlight.delete(settled);
+      this.inFlightBytes -= cost;
+      for (const wake of this.admissionWaiters.splice(0)) wake();
+    });
+    return { done };
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** Hash, dedup decision (in order), seal, append to the open pack (in order). */
+  private async store(type: BlobType, plaintext: Uint8Array, knownId: string | undefined, owned: boolean) {
+    const prevDecided = this.decided;
+    const prevAppended = this.appended;
+    let decide!: () => void;
+    let appended!: () => void;
+    this.decided = new Promise((resolve) => (decide = resolve));
+    this.appended = new Promise((resolve) => (appended = resolve));
+    const plainLength = plaintext.length; // before the buffer moves to a worker
+    try {
+      const pool = plainLength >= INLINE_BELOW ? this.pool : undefined;
+      let data = plaintext;
+      let id = knownId;
+      if (id === undefined) {
+        if (pool) {
+          const sent =
+            owned && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
+              ? data
+              : ownedCopy(data);
+          const r = await pool.run<{ id: string; data: Uint8Array }>({ op: 'hash', data: sent }, [
+            sent.buffer as ArrayBuffer,
+          ]);
+          id = r.id;
+          data = r.data;
+          owned = true;
+        } else id = blobId(data);
+      }
+      await prevDecided;
+      if (this.hasBlob(type, id)) return { id, added: false };
+      this.pending[type].add(id);
+      decide();
+      const compress = data.length > 0 && (type === 'tree' ? this.config.version >= 2 : this.compressData);
+      let sealed: SealedBlob;
+      if (pool) {
+        const sent = owned ? data : ownedCopy(data);
+        const r = await pool.run<{ sealed: Uint8Array; uncompressedLength: number }>(
+          { op: 'seal', key: this.rawKey, data: sent, compress },
+          [sent.buffer as ArrayBuffer],
+        );
+        sealed = { sealed: asBuffer(r.sealed), uncompressedLength: r.uncompressedLength };
+      } else sealed = sealBlob(this.key, data, compress);
+      await prevAppended;
+      this.throwIfFailed();
+      this.append(type, id, sealed, plainLength);
+      if ((this.openPacks[type]?.size ?? 0) >= this.packSize) await this.finishPack(type);
+      return { id, added: true };
+    } finally {
+      decide();
+      void prevAppended.then(appended);
+    }
+  }
+
+  private append(type: BlobType, id: string, s: SealedBlob, plainLength: number): void {
+    const pack = (this.openPacks[type] ??= {
+      buf: Buffer.allocUnsafeSlow(this.packSize + 9 * 1024 * 1024),
+      blobs: [],
+      size: 0,
+    });
+    if (pack.size + s.sealed.length > pack.buf.length) {
+      const bigger = Buffer.allocUnsafeSlow(2 * (pack.size + s.sealed.length));
+      pack.buf.copy(bigger, 0, 0, pack.size);
+      pack.buf = bigger;
+    }
+    s.sealed.copy(pack.buf, pack.size);
     pack.blobs.push({
       type,
       id,
       offset: pack.size,
-      length: sealed.length,
-      uncompressedLength: compress ? plaintext.length : 0,
+      length: s.sealed.length,
+      uncompressedLength: s.uncompressedLength,
     });
-    pack.sealed.push(sealed);
-    pack.size += sealed.length;
+    pack.size += s.sealed.length;
     this.stats.blobsAdded++;
-    this.stats.dataAdded += plaintext.length;
-    this.stats.dataAddedPacked += sealed.length;
-    if (pack.size >= this.packSize) await this.finishPack(type);
-    return { id, added: true };
+    this.stats.dataAdded += plainLength;
+    this.stats.dataAddedPacked += s.sealed.length;
+    this.turnover(plainLength);
   }
 
   private async finishPack(type: BlobType): Promise<void> {
     const pack = this.openPacks[type];
     this.openPacks[type] = undefined;
     if (!pack || pack.blobs.length === 0) return;
-    const { id, bytes } = assemblePack(this.key, pack.sealed, pack.blobs);
-    const upload = this.backend
-      .save({ type: 'pack', name: id }, bytes)
+    const header = seal(this.key, encodeHeader(pack.blobs));
+    const total = pack.size + header.length + 4;
+    let buf = pack.buf;
+    if (buf.length < total) {
+      buf = Buffer.allocUnsafeSlow(total);
+      pack.buf.copy(buf, 0, 0, pack.size);
+    }
+    header.copy(buf, pack.size);
+    buf.writeUInt32LE(header.length, pack.size + header.length);
+    let bytes = buf.subarray(0, total);
+    let id: string;
+    if (this.pool) {
+      // The pack's hash (its name) on a worker; the bytes travel there and back without a copy.
+      const r = await this.pool.run<{ id: string; data: Uint8Array }>({ op: 'hash', data: bytes }, [
+        bytes.buffer as ArrayBuffer,
+      ]);
+      id = r.id;
+      bytes = asBuffer(r.data);
+    } else id = blobId(bytes);
+    const upload = profiledAsync('write', bytes.length, () =>
+      this.backend.save({ type: 'pack', name: id }, bytes),
+    )
       .then(() => {
         this.unindexed.push({ id, blobs: pack.blobs });
         addPacks(this.index, [{ id, blobs: pack.blobs }]);
         for (const b of pack.blobs) this.pending[type].delete(b.id);
       })
       .catch((err: unknown) => {
-        this.uploadError ??= err;
+        this.failure ??= err;
       })
       .finally(() => this.uploads.delete(upload));
     this.uploads.add(upload);
     while (this.uploads.size >= this.uploadConcurrency) await Promise.race(this.uploads);
-    if (this.uploadError) throw this.uploadError;
+    this.throwIfFailed();
     if (this.unindexedBlobCount() >= 150_000) await this.writeIndex();
   }
 
@@ -238,10 +406,12 @@ export class Repository {
 
   /** Uploads every open pack and writes the index that lists them. */
   async flush(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+    this.throwIfFailed();
     await this.finishPack('data');
     await this.finishPack('tree');
     await Promise.all(this.uploads);
-    if (this.uploadError) throw this.uploadError;
+    this.throwIfFailed();
     await this.writeIndex();
   }
 
@@ -249,16 +419,49 @@ export class Repository {
   async loadBlob(type: BlobType, id: string): Promise<Buffer> {
     const loc = lookupBlob(this.index, type, id);
     if (!loc) fail('NOT_FOUND', `${type} blob ${id} is not in the index`);
-    const raw = await this.backend.load({ type: 'pack', name: loc.packId }, loc.offset, loc.length);
-    return this.decodeBlob(loc, raw);
+    const raw = await profiledAsync('read', loc.length, () =>
+      this.backend.load({ type: 'pack', name: loc.packId }, loc.offset, loc.length),
+    );
+    return this.decodeBlobAsync(loc, raw);
   }
 
   /** Opens a sealed blob read from its pack and checks that it hashes to its ID. */
   decodeBlob(loc: BlobLocation, sealed: Buffer): Buffer {
-    const what = `damaged ${loc.type} blob ${loc.id} in pack ${loc.packId}`;
-    let plain = open(this.key, sealed, what);
-    if (loc.uncompressedLength > 0) plain = zstdDecompress(plain, what);
-    if (sha256(plain) !== loc.id) fail('INTEGRITY', `${what}: content does not match its ID`);
-    return plain;
+    return openBlob(this.key, loc, sealed);
+  }
+
+  /** decodeBlob on a worker thread when the repository has workers. */
+  async decodeBlobAsync(loc: BlobLocation, sealed: Uint8Array): Promise<Buffer> {
+    this.turnover(sealed.length);
+    if (!this.pool || sealed.length < INLINE_BELOW) return openBlob(this.key, loc, sealed);
+    const data = ownedCopy(sealed);
+    const origin = {
+      type: loc.type,
+      id: loc.id,
+      uncompressedLength: loc.uncompressedLength,
+      packId: loc.packId,
+    };
+    const r = await this.pool.run<{ plain: Uint8Array }>(
+      { op: 'open', key: this.rawKey, data, loc: origin },
+      [data.buffer as ArrayBuffer],
+    );
+    return asBuffer(r.plain);
+  }
+
+  /** Verifies a whole pack's bytes (check --read-data), on a worker thread when there are workers. */
+  async verifyPackData(id: string, bytes: Buffer, blobs: readonly PackedBlob[]): Promise<PackVerdict> {
+    this.turnover(bytes.length);
+    if (!this.pool) return verifyPack(this.key, id, bytes, blobs);
+    const data = ownedCopy(bytes);
+    const r = await this.pool.run<{ verdict: PackVerdict }>(
+      { op: 'verifyPack', key: this.rawKey, data, id, blobs: [...blobs] },
+      [data.buffer as ArrayBuffer],
+    );
+    return r.verdict;
+  }
+
+  /** The worker pool, for tests that inject a failing worker. */
+  get workerPool(): WorkerPool | undefined {
+    return this.pool;
   }
 }

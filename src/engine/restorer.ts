@@ -3,6 +3,8 @@
  * symlinks, hard links, fifos, with modes, owners (when run as root) and times. Every blob
  * is verified against its ID before it is written; a damaged blob stops the restore and the
  * partly written file is removed. `verify` re-reads each restored file and checks it again.
+ * A few files are restored at once and each file's next blobs are loaded (and opened on the
+ * worker threads) while the current one is written.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -38,7 +40,33 @@ interface Ctx {
   opts: RestoreOptions;
   counters: RestoreCounters;
   isRoot: boolean;
-  hardlinks: Map<string, Buffer>;
+  /** First restored path of each multiply-linked inode (settles once that file is written). */
+  hardlinks: Map<string, Promise<Buffer>>;
+}
+
+/** Files of one directory restored at once; blobs of one file loaded ahead of the writes. */
+const FILES_AT_ONCE = 4;
+const BLOBS_AHEAD = 4;
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+async function forEachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (next < items.length && !failed) {
+      try {
+        await fn(items[next++]);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 const run = promisify(execFile);
@@ -72,9 +100,19 @@ async function applyMetadata(ctx: Ctx, p: Buffer, node: TreeNode): Promise<void>
 async function writeFile(ctx: Ctx, p: Buffer, node: TreeNode): Promise<void> {
   const fh = await fsp.open(p, 'w', 0o600);
   let pos = 0;
+  const ids = node.content ?? [];
+  const loads: Promise<Buffer>[] = [];
+  const load = (i: number) => {
+    if (i < ids.length && !loads[i]) {
+      loads[i] = ctx.repo.loadBlob('data', ids[i]);
+      loads[i].catch(() => undefined); // observed in order below
+    }
+  };
   try {
-    for (const id of node.content ?? []) {
-      const blob = await ctx.repo.loadBlob('data', id);
+    for (let i = 0; i < ids.length; i++) {
+      for (let j = i; j < i + BLOBS_AHEAD; j++) load(j);
+      const blob = await loads[i];
+      delete loads[i];
       if (!(ctx.opts.sparse && isZero(blob))) await fh.write(blob, 0, blob.length, pos);
       pos += blob.length;
       ctx.counters.bytes += blob.length;
@@ -119,23 +157,35 @@ async function restoreEntry(ctx: Ctx, p: Buffer, node: TreeNode): Promise<void> 
   switch (node.type) {
     case 'dir': {
       await fsp.mkdir(p, { recursive: true, mode: 0o700 });
-      if (node.subtree)
-        for (const child of await loadTree(ctx.repo, node.subtree))
-          await restoreEntry(ctx, join(p, child.name), child);
+      if (node.subtree) await restoreChildren(ctx, p, node.subtree);
       ctx.counters.dirs++;
       break;
     }
     case 'file': {
       const key = `${node.deviceId ?? 0n}:${node.inode ?? 0n}`;
-      const first = (node.links ?? 1n) > 1n ? ctx.hardlinks.get(key) : undefined;
+      const linked = (node.links ?? 1n) > 1n;
+      const first = linked ? ctx.hardlinks.get(key) : undefined;
       if (first) {
+        const target = await first;
         await fsp.rm(p, { force: true });
-        await fsp.link(first, p);
+        await fsp.link(target, p);
         ctx.counters.files++;
         return;
       }
-      await writeFile(ctx, p, node);
-      if ((node.links ?? 1n) > 1n) ctx.hardlinks.set(key, p);
+      let written!: (p: Buffer) => void;
+      let notWritten!: (err: unknown) => void;
+      if (linked) {
+        const done = new Promise<Buffer>((resolve, reject) => ((written = resolve), (notWritten = reject)));
+        done.catch(() => undefined);
+        ctx.hardlinks.set(key, done);
+      }
+      try {
+        await writeFile(ctx, p, node);
+      } catch (err) {
+        notWritten?.(err);
+        throw err;
+      }
+      written?.(p);
       if (ctx.opts.verify) await verifyFile(ctx, p, node);
       ctx.counters.files++;
       break;
@@ -155,6 +205,15 @@ async function restoreEntry(ctx: Ctx, p: Buffer, node: TreeNode): Promise<void> 
       return;
   }
   await applyMetadata(ctx, p, node);
+}
+
+/** Restores a directory's entries: files a few at a time, subdirectories one after another. */
+async function restoreChildren(ctx: Ctx, dir: Buffer, subtree: string): Promise<void> {
+  const children = await loadTree(ctx.repo, subtree);
+  const files = children.filter((c) => c.type === 'file');
+  await forEachLimit(files, FILES_AT_ONCE, (child) => restoreEntry(ctx, join(dir, child.name), child));
+  for (const child of children)
+    if (child.type !== 'file') await restoreEntry(ctx, join(dir, child.name), child);
 }
 
 export function newRestoreCounters(): RestoreCounters {
@@ -182,9 +241,7 @@ export async function restore(
   try {
     await fsp.mkdir(target, { recursive: true, mode: 0o700 });
     if (node.type === 'dir') {
-      if (node.subtree)
-        for (const child of await loadTree(repo, node.subtree))
-          await restoreEntry(ctx, join(target, child.name), child);
+      if (node.subtree) await restoreChildren(ctx, target, node.subtree);
     } else await restoreEntry(ctx, join(target, node.name), node);
   } catch (err) {
     if (err instanceof HoldfastError) throw err;

@@ -60,13 +60,10 @@ export const gitSource = z.strictObject({
 
 export const s3Source = z.strictObject({
   type: z.literal('s3'),
-  bucket: text('bucket name'),
-  prefix: z.string().optional().describe('only objects under this prefix'),
-  region: text('bucket region, e.g. eu-west-2').optional(),
-  endpoint: withRefs('S3-compatible endpoint URL (default: AWS)').optional(),
-  accessKeyId: withRefs('access key id, e.g. "${AWS_ACCESS_KEY_ID}"').optional(),
-  secretAccessKey: withRefs('secret access key: a reference such as "${AWS_SECRET_ACCESS_KEY}"').optional(),
-  forcePathStyle: z.boolean().optional().describe('path-style URLs (MinIO and similar)'),
+  url: withRefs(
+    'bucket and prefix in restic\'s form, e.g. "s3:https://s3.eu-west-2.amazonaws.com/acme-terraform/state" (credentials from the AWS environment)',
+  ),
+  versions: z.boolean().optional().describe('every version of every object (the bucket must be versioned)'),
 });
 
 export const SOURCE_SCHEMAS = [

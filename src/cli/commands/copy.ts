@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { copyToRepo } from '../../app/copy.js';
+import { redactUrl } from '../../backends/redact.js';
 import type { CopyProgress } from '../../engine/copy.js';
 import { fail } from '../../errors.js';
 import { type GlobalOptions, repoRef } from '../global-options.js';
@@ -77,8 +78,8 @@ export function registerCopy(program: Command, globals: () => GlobalOptions): vo
     );
     out.emit({
       message_type: 'summary',
-      source: source.url,
-      destination: destination.url,
+      source: redactUrl(source.url),
+      destination: redactUrl(destination.url),
       snapshots_copied: copied.length,
       snapshots_skipped: result.snapshots.length - copied.length,
       blobs_copied: result.blobsCopied,

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { initRepo } from '../../app/repository-admin.js';
+import { redactUrl } from '../../backends/redact.js';
 import { fail } from '../../errors.js';
 import { type GlobalOptions, repoRef } from '../global-options.js';
 import { makeOutput } from '../output.js';
@@ -30,8 +31,8 @@ export function registerInit(program: Command, globals: () => GlobalOptions): vo
       if (!from) fail('NO_REPOSITORY', '--copy-chunker-params needs the other repository: give --from-repo');
     }
     const config = await initRepo(ref, from);
-    out.emit({ message_type: 'initialized', id: config.id, repository: ref.url });
-    out.info(`created holdfast repository ${config.id.slice(0, 10)} at ${ref.url}`);
+    out.emit({ message_type: 'initialized', id: config.id, repository: redactUrl(ref.url) });
+    out.info(`created holdfast repository ${config.id.slice(0, 10)} at ${redactUrl(ref.url)}`);
     out.info('Please note that knowledge of your password is required to access the repository.');
     out.info('Losing your password means that your data is irrecoverably lost.');
   });

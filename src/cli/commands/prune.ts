@@ -24,6 +24,10 @@ export function printPruneReport(out: Output, r: PruneReport): void {
       `remove ${r.packsUnindexed} unindexed packs: ${formatBytes(r.bytesDeleted)} freed before repacking`,
   );
   out.info(`unused afterwards: ${formatBytes(r.unusedBytesAfter)}`);
+  if (r.filesRetained > 0)
+    out.info(
+      `${r.filesRetained} files are under retention until ${r.retainedUntil}; they will be removed by a prune after that`,
+    );
 }
 
 export function registerPrune(program: Command, globals: () => GlobalOptions): void {

@@ -1,0 +1,47 @@
+/**
+ * The per-blob work, as pure functions of the key: a blob's ID (SHA-256 of its plaintext),
+ * sealing (zstd when asked, then AES-256-CTR + Poly1305-AES) and opening with verification.
+ * Run inline or in a worker thread (blob-worker.ts); both give the same results.
+ */
+import { createHash } from 'node:crypto';
+import { fail } from '../errors.js';
+import { zstdCompress, zstdDecompress } from './compression.js';
+import { type MasterKey, open, seal } from './crypto.js';
+import type { PackedBlob } from './pack.js';
+import { profiled } from './profile.js';
+
+export interface SealedBlob {
+  sealed: Buffer;
+  /** Plaintext length when compressed, else 0 (the pack header's field). */
+  uncompressedLength: number;
+}
+
+/** Where a sealed blob came from, for verification and messages. */
+export interface BlobOrigin extends Pick<PackedBlob, 'type' | 'id' | 'uncompressedLength'> {
+  packId: string;
+}
+
+export function blobId(plaintext: Uint8Array): string {
+  return profiled('hash', plaintext.length, () => createHash('sha256').update(plaintext).digest('hex'));
+}
+
+export function sealBlob(key: MasterKey, plaintext: Uint8Array, compress: boolean): SealedBlob {
+  const doCompress = compress && plaintext.length > 0;
+  const payload = doCompress
+    ? profiled('compress', plaintext.length, () => zstdCompress(plaintext))
+    : plaintext;
+  const sealed = profiled('encrypt', payload.length, () => seal(key, payload));
+  return { sealed, uncompressedLength: doCompress ? plaintext.length : 0 };
+}
+
+/** Opens a sealed blob and checks that it hashes to its ID. A damaged blob is an INTEGRITY error. */
+export function openBlob(key: MasterKey, loc: BlobOrigin, sealed: Uint8Array): Buffer {
+  const what = `damaged ${loc.type} blob ${loc.id} in pack ${loc.packId}`;
+  let plain = profiled('decrypt', sealed.length, () => open(key, sealed, what));
+  if (loc.uncompressedLength > 0) {
+    const compressed = plain;
+    plain = profiled('decompress', loc.uncompressedLength, () => zstdDecompress(compressed, what));
+  }
+  if (blobId(plain) !== loc.id) fail('INTEGRITY', `${what}: content does not match its ID`);
+  return plain;
+}

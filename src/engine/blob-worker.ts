@@ -1,0 +1,82 @@
+/**
+ * Worker-thread entry of the blob pool (worker-pool.ts): runs blob-codec and pack-verify
+ * jobs and posts each result back, handing buffers over instead of copying them. Errors go
+ * back as their code and message; the pool turns them into the same HoldfastError.
+ */
+import { parentPort } from 'node:worker_threads';
+import { isHoldfastError } from '../errors.js';
+import { blobId, openBlob, sealBlob } from './blob-codec.js';
+import type { MasterKey } from './crypto.js';
+import { collectGarbageEvery } from './gc-hint.js';
+import { verifyPack } from './pack-verify.js';
+import { drainTotals, profiling } from './profile.js';
+import type { WorkerRequest, WorkerResponse } from './worker-protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('blob-worker.ts runs only as a worker thread');
+
+/** Test hook: HOLDFAST_TEST_WORKER_FAULT=throw fails every seal, =exit kills the thread on one. */
+const fault = process.env.HOLDFAST_TEST_WORKER_FAULT;
+const turnover = collectGarbageEvery(16 * 1024 * 1024);
+
+function keyOf(raw: Uint8Array): MasterKey {
+  const b = Buffer.from(raw.buffer, raw.byteOffset, raw.length);
+  return { encrypt: b.subarray(0, 32), macK: b.subarray(32, 48), macR: b.subarray(48, 64) };
+}
+
+/** `b` as a view of an ArrayBuffer it owns entirely (copied when it shares one, e.g. the pool). */
+function owned(b: Buffer): Uint8Array {
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) return b;
+  const out = new Uint8Array(b.length);
+  out.set(b);
+  return out;
+}
+
+function handle(req: WorkerRequest): { res: WorkerResponse; transfer: ArrayBuffer[] } {
+  const seq = req.seq;
+  switch (req.op) {
+    case 'hash':
+      return { res: { seq, ok: true, id: blobId(req.data), data: req.data }, transfer: [] };
+    case 'seal': {
+      if (fault === 'exit') process.exit(3);
+      if (fault === 'throw') throw new Error('injected worker fault');
+      const { sealed, uncompressedLength } = sealBlob(keyOf(req.key), req.data, req.compress);
+      const out = owned(sealed);
+      return {
+        res: { seq, ok: true, sealed: out, uncompressedLength },
+        transfer: [out.buffer as ArrayBuffer],
+      };
+    }
+    case 'open': {
+      const out = owned(openBlob(keyOf(req.key), req.loc, req.data));
+      return { res: { seq, ok: true, plain: out }, transfer: [out.buffer as ArrayBuffer] };
+    }
+    case 'verifyPack':
+      return {
+        res: { seq, ok: true, verdict: verifyPack(keyOf(req.key), req.id, req.data, req.blobs) },
+        transfer: [],
+      };
+  }
+}
+
+port.on('message', (req: WorkerRequest) => {
+  let out: { res: WorkerResponse; transfer: ArrayBuffer[] };
+  try {
+    out = handle(req);
+  } catch (err) {
+    out = {
+      res: {
+        seq: req.seq,
+        ok: false,
+        code: isHoldfastError(err) ? err.code : undefined,
+        message: err instanceof Error ? err.message : String(err),
+      },
+      transfer: [],
+    };
+  }
+  if (profiling) out.res.profile = drainTotals();
+  // 'hash' hands the plaintext back so the next step can use it without a copy.
+  if (out.res.ok && 'data' in out.res) out.transfer.push(out.res.data.buffer as ArrayBuffer);
+  port.postMessage(out.res, out.transfer);
+  turnover(req.op === 'hash' ? 0 : 'data' in req ? req.data.length : 0);
+});

@@ -1,0 +1,25 @@
+/** Messages between the blob pool (worker-pool.ts) and its worker threads (blob-worker.ts). */
+import type { ErrorCode } from '../errors.js';
+import type { BlobOrigin } from './blob-codec.js';
+import type { PackedBlob } from './pack.js';
+import type { PackVerdict } from './pack-verify.js';
+import type { StageTotals } from './profile.js';
+
+/** A job without its sequence number, as the pool's callers give it. */
+export type WorkerJob =
+  | { op: 'hash'; data: Uint8Array }
+  | { op: 'seal'; key: Uint8Array; data: Uint8Array; compress: boolean }
+  | { op: 'open'; key: Uint8Array; data: Uint8Array; loc: BlobOrigin }
+  | { op: 'verifyPack'; key: Uint8Array; data: Uint8Array; id: string; blobs: PackedBlob[] };
+
+export type WorkerRequest = WorkerJob & { seq: number };
+
+export type WorkerResult =
+  | { id: string; data: Uint8Array }
+  | { sealed: Uint8Array; uncompressedLength: number }
+  | { plain: Uint8Array }
+  | { verdict: PackVerdict };
+
+export type WorkerResponse = { seq: number; profile?: StageTotals } & (
+  ({ ok: true } & WorkerResult) | { ok: false; code?: ErrorCode; message: string }
+);

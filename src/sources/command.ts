@@ -4,7 +4,7 @@
  * snapshot. The last lines of stderr go into the error, for the user to act on.
  * Also the `command` source kind: `sh -c COMMAND`'s stdout stored as one file.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import type { BackupResult } from '../engine/archiver.js';
 import type { Repository } from '../engine/repository.js';
@@ -42,6 +42,34 @@ export function spawnErrorMessage(command: string, err: NodeJS.ErrnoException): 
   return `cannot run ${command}: ${err.message}`;
 }
 
+/** How a child ends, and the end of its stderr: `exit` rejects with SOURCE_FAILED naming both. */
+export function watchChild(
+  child: ChildProcess,
+  command: string,
+  label: string,
+  redact: (text: string) => string = (t) => t,
+  keep = STDERR_KEEP,
+): { exit: Promise<void>; stderr(): string } {
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString('utf8')).slice(-keep);
+  });
+  const exit = new Promise<void>((resolve, reject) => {
+    child.on('error', (err) =>
+      reject(new HoldfastError('SOURCE_FAILED', spawnErrorMessage(command, err), { cause: err })),
+    );
+    child.on('close', (code, signal) => {
+      if (code === 0) return resolve();
+      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      const text = redact(stderr.trim());
+      const tail = text ? `: ${text.split('\n').slice(-5).join(' | ')}` : '';
+      reject(new HoldfastError('SOURCE_FAILED', `${label} ${how}${tail}`));
+    });
+  });
+  exit.catch(() => undefined);
+  return { exit, stderr: () => redact(stderr) };
+}
+
 export function commandStream(
   command: string,
   args: readonly string[],
@@ -67,30 +95,12 @@ export function commandStream(
   // Not in our process group any more, so it must not outlive us when we exit.
   process.on('exit', killGroup);
   child.on('exit', () => process.off('exit', killGroup));
-  const redact = opts.redact ?? ((s: string) => s);
-  const label = opts.label ?? `command ${command}`;
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString('utf8')).slice(-STDERR_KEEP);
-  });
-  const exit = new Promise<void>((resolve, reject) => {
-    child.on('error', (err) =>
-      reject(new HoldfastError('SOURCE_FAILED', spawnErrorMessage(command, err), { cause: err })),
-    );
-    child.on('close', (code, signal) => {
-      if (code === 0) return resolve();
-      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      const text = redact(stderr.trim());
-      const tail = text ? `: ${text.split('\n').slice(-5).join(' | ')}` : '';
-      reject(new HoldfastError('SOURCE_FAILED', `${label} ${how}${tail}`));
-    });
-  });
-  exit.catch(() => undefined);
+  const watched = watchChild(child, command, opts.label ?? `command ${command}`, opts.redact);
   return {
     stdout: child.stdout,
-    finished: () => exit,
+    finished: () => watched.exit,
     kill: killGroup,
-    stderr: () => redact(stderr),
+    stderr: watched.stderr,
   };
 }
 

@@ -10,8 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { HoldfastError } from '../errors.js';
-import { spawnErrorMessage } from './command.js';
+import { watchChild } from './command.js';
 
 export interface RunOptions {
   /** Added to the inherited environment: passwords go here, never into arguments. */
@@ -42,32 +41,14 @@ export async function runCommand(
   args: readonly string[],
   opts: RunOptions = {},
 ): Promise<string> {
-  const redact = opts.redact ?? ((s: string) => s);
-  const label = opts.label ?? command;
   const child = spawn(command, [...args], {
     stdio: [opts.input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     env: childEnv(opts.extraEnv),
     cwd: opts.cwd,
   });
   const out: Buffer[] = [];
-  let stderr = '';
   child.stdout!.on('data', (d: Buffer) => out.push(d));
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString('utf8')).slice(-KEEP);
-  });
-  const exit = new Promise<void>((resolve, reject) => {
-    child.on('error', (err) =>
-      reject(new HoldfastError('SOURCE_FAILED', spawnErrorMessage(command, err), { cause: err })),
-    );
-    child.on('close', (code, signal) => {
-      if (code === 0) return resolve();
-      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      const text = redact(stderr.trim());
-      const tail = text ? `: ${text.split('\n').slice(-5).join(' | ')}` : '';
-      reject(new HoldfastError('SOURCE_FAILED', `${label} ${how}${tail}`));
-    });
-  });
-  exit.catch(() => undefined);
+  const { exit } = watchChild(child, command, opts.label ?? command, opts.redact, KEEP);
   let inputError: unknown;
   if (opts.input && child.stdin) {
     try {

@@ -13,7 +13,7 @@ import { childEnv, runCommand } from './process.js';
 import { redactorFor, redactUrl } from './redact.js';
 import {
   backupSourceStreams,
-  readManifest,
+  chooseDumps,
   snapshotFile,
   type SourceMeta,
   type SourceRestoreResult,
@@ -185,21 +185,7 @@ export async function restoreMysql(
   opts: MysqlRestoreOptions,
 ): Promise<SourceRestoreResult> {
   const t = parseMysqlUrl(opts.into);
-  const manifest = await readManifest(repo, snap);
-  if (manifest?.type !== 'mysql')
-    fail('INVALID_ARGUMENT', `snapshot ${snap.id.slice(0, 8)} is not a mysql backup`);
-  const dumps = manifest.files.filter((f) => f.role === 'database');
-  const chosen = opts.database ? dumps.filter((f) => f.database === opts.database) : dumps;
-  if (chosen.length === 0)
-    fail(
-      'NOT_FOUND',
-      `snapshot ${snap.id.slice(0, 8)} holds no dump of database "${opts.database}"; it holds: ${dumps.map((f) => f.database).join(', ')}`,
-    );
-  if (chosen.length > 1 && opts.target)
-    fail(
-      'INVALID_ARGUMENT',
-      `the snapshot holds ${chosen.length} databases: choose one to restore under a new name`,
-    );
+  const { chosen } = await chooseDumps(repo, snap, 'mysql', opts);
   const client = await pickTool(['mariadb', 'mysql']);
   const restored: string[] = [];
   for (const f of chosen) {

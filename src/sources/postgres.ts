@@ -15,7 +15,7 @@ import { childEnv, runCommand, withTempDir } from './process.js';
 import { redactorFor, redactUrl } from './redact.js';
 import {
   backupSourceStreams,
-  readManifest,
+  chooseDumps,
   snapshotFile,
   type SourceMeta,
   type SourceRestoreResult,
@@ -277,21 +277,7 @@ export async function restorePostgres(
   opts: PostgresRestoreOptions,
 ): Promise<SourceRestoreResult> {
   const t = parsePostgresUrl(opts.into);
-  const manifest = await readManifest(repo, snap);
-  if (manifest?.type !== 'postgres')
-    fail('INVALID_ARGUMENT', `snapshot ${snap.id.slice(0, 8)} is not a postgres backup`);
-  const dumps = manifest.files.filter((f) => f.role === 'database');
-  const chosen = opts.database ? dumps.filter((f) => f.database === opts.database) : dumps;
-  if (chosen.length === 0)
-    fail(
-      'NOT_FOUND',
-      `snapshot ${snap.id.slice(0, 8)} holds no dump of database "${opts.database}"; it holds: ${dumps.map((f) => f.database).join(', ')}`,
-    );
-  if (chosen.length > 1 && opts.target)
-    fail(
-      'INVALID_ARGUMENT',
-      `the snapshot holds ${chosen.length} databases: choose one to restore under a new name`,
-    );
+  const { manifest, chosen } = await chooseDumps(repo, snap, 'postgres', opts);
   const maintenanceDb = 'postgres';
   const restored: string[] = [];
   const globals = manifest.files.find((f) => f.role === 'globals');

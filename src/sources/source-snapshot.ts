@@ -280,3 +280,28 @@ export async function restoreSnapshotFiles(
   }
   return { type: await sourceTypeOf(repo, snap), restored, notes: [] };
 }
+
+/** The database dumps of a database snapshot to restore: all, or the one named; checked against `target`. */
+export async function chooseDumps(
+  repo: Repository,
+  snap: StoredSnapshot,
+  type: SourceType,
+  opts: { database?: string; target?: string },
+): Promise<{ manifest: SourceManifest; chosen: ManifestFile[] }> {
+  const manifest = await readManifest(repo, snap);
+  if (manifest?.type !== type)
+    fail('INVALID_ARGUMENT', `snapshot ${snap.id.slice(0, 8)} is not a ${type} backup`);
+  const dumps = manifest.files.filter((f) => f.role === 'database');
+  const chosen = opts.database ? dumps.filter((f) => f.database === opts.database) : dumps;
+  if (chosen.length === 0)
+    fail(
+      'NOT_FOUND',
+      `snapshot ${snap.id.slice(0, 8)} holds no dump of database "${opts.database}"; it holds: ${dumps.map((f) => f.database).join(', ')}`,
+    );
+  if (chosen.length > 1 && opts.target)
+    fail(
+      'INVALID_ARGUMENT',
+      `the snapshot holds ${chosen.length} databases: choose one to restore under a new name`,
+    );
+  return { manifest, chosen };
+}

@@ -5,7 +5,7 @@
  * every pack and index it needs is stored. The caller holds a (shared) lock and has loaded
  * the index.
  */
-import { promises as fsp, type BigIntStats } from 'node:fs';
+import { promises as fsp, type BigIntStats, lstatSync } from 'node:fs';
 import * as path from 'node:path';
 import { fail, isHoldfastError } from '../errors.js';
 import { saveChunked } from './chunk-saver.js';
@@ -214,7 +214,9 @@ async function archiveEntry(
   if (ctx.exclude.matches(p.toString('utf8'))) return undefined;
   let st: BigIntStats;
   try {
-    st = await fsp.lstat(p, { bigint: true });
+    // Synchronous: an lstat is a few microseconds, its promise costs several times more, and
+    // an unchanged backup is mostly lstat calls.
+    st = lstatSync(p, { bigint: true });
   } catch (err) {
     ctx.warn(p, (err as Error).message);
     return undefined;

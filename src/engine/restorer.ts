@@ -44,8 +44,12 @@ interface Ctx {
   hardlinks: Map<string, Promise<Buffer>>;
 }
 
-/** Files of one directory restored at once; blobs of one file loaded ahead of the writes. */
-const FILES_AT_ONCE = 4;
+/**
+ * Files of one directory restored at once (creating a file can take most of a millisecond
+ * of I/O wait; libuv's pool is widened for this by bin/holdfast.js); blobs of one file
+ * loaded ahead of the writes.
+ */
+const FILES_AT_ONCE = 16;
 const BLOBS_AHEAD = 4;
 
 /** Runs `fn` over `items` with at most `limit` in flight. */

@@ -124,10 +124,11 @@ describe('worker threads', () => {
       const dir = path.join(tmp, `stream-${workers}`);
       await initRepository(localBackend(dir), PW, { scrypt: KDF, chunkerPolynomial: pol });
       const repo = await open(dir, workers);
-      await backupStream(repo, stream(12, 700_000), 'data.bin', { hostname: 'h' });
+      // 16.8 MB: at least three chunks whatever the (random) polynomial, so several packs.
+      await backupStream(repo, stream(24, 700_000), 'data.bin', { hostname: 'h' });
       layouts.push(packLayout(await open(dir, 0)).filter((p) => p.startsWith('data:')));
     }
-    assert.ok(layouts[0].length > 3);
+    assert.ok(layouts[0].length > 1);
     assert.deepEqual(layouts[1], layouts[0]);
   });
 

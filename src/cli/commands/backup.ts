@@ -114,7 +114,9 @@ export function registerBackup(program: Command, globals: () => GlobalOptions): 
           for (const p of cleanTargets(paths, process.cwd())) {
             await fsp.lstat(p).catch(() => fail('INVALID_ARGUMENT', `${p} does not exist`));
           }
-          void scanTotals(cleanTargets(paths, process.cwd()), excludes, totals);
+          // The totals only feed the progress line: no terminal, no second walk of the tree.
+          if (process.stderr.isTTY && !out.json && !out.quiet)
+            void scanTotals(cleanTargets(paths, process.cwd()), excludes, totals);
           result = await backupFiles({
             ...req,
             paths,

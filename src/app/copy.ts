@@ -36,7 +36,7 @@ async function selectSnapshots(repo: Repository, refs: string[], filter: Snapsho
 export async function copyToRepo(
   req: CopyRequest,
   onProgress?: (p: CopyProgress) => void,
-): Promise<CopyResult> {
+): Promise<CopyResult & { bytesStored: number }> {
   const src = await openRepo(req.source);
   try {
     const dst = await openRepo(req.destination);
@@ -46,7 +46,9 @@ export async function copyToRepo(
           await src.loadIndex();
           await dst.loadIndex();
           const selected = await selectSnapshots(src, req.snapshots, req.filter);
-          return copySnapshots(src, dst, selected, onProgress);
+          const result = await copySnapshots(src, dst, selected, onProgress);
+          // Bytes written into the destination's packs (sealed, compressed).
+          return { ...result, bytesStored: dst.stats.dataAddedPacked };
         }),
       );
     } finally {

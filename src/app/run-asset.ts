@@ -7,15 +7,13 @@
  * aborted and leaves no snapshot behind.
  */
 import type { JobKind } from '../catalog/catalog.js';
-import { copySnapshots } from '../engine/copy.js';
-import { withLock } from '../engine/lock.js';
-import { listSnapshots } from '../engine/snapshots.js';
 import { isHoldfastError } from '../errors.js';
 import type { BackedUpAsset } from '../policy/types.js';
 import { backupAsset } from './asset-backup.js';
+import { copyToRepo } from './copy.js';
 import { type PolicyContext, repoRefFor } from './policy-context.js';
 import { applyAssetRetention, assetTag } from './retention-policy.js';
-import { openRepo, withRepo } from './session.js';
+import { withRepo } from './session.js';
 
 export interface StepOutcome {
   kind: JobKind;
@@ -79,33 +77,19 @@ async function recordStep(
 }
 
 async function copyAssetTo(ctx: PolicyContext, asset: BackedUpAsset, replica: string): Promise<StepResult> {
-  const src = await openRepo(repoRefFor(ctx.policy, asset.repository, ctx.env));
-  try {
-    const dst = await openRepo(repoRefFor(ctx.policy, replica, ctx.env));
-    try {
-      return await withLock(src, false, () =>
-        withLock(dst, false, async () => {
-          await src.loadIndex();
-          await dst.loadIndex();
-          const mine = (await listSnapshots(src)).filter((s) =>
-            (s.snapshot.tags ?? []).includes(assetTag(asset.name)),
-          );
-          const r = await copySnapshots(src, dst, mine);
-          const copied = r.snapshots.filter((s) => s.newId).length;
-          const newest = r.snapshots[r.snapshots.length - 1];
-          return {
-            snapshotId: newest?.newId ?? newest?.existingId,
-            bytesAdded: dst.stats.dataAddedPacked,
-            details: { copied, alreadyThere: r.snapshots.length - copied },
-          };
-        }),
-      );
-    } finally {
-      await dst.backend.close();
-    }
-  } finally {
-    await src.backend.close();
-  }
+  const r = await copyToRepo({
+    source: repoRefFor(ctx.policy, asset.repository, ctx.env),
+    destination: repoRefFor(ctx.policy, replica, ctx.env),
+    snapshots: [],
+    filter: { tags: [assetTag(asset.name)] },
+  });
+  const copied = r.snapshots.filter((s) => s.newId).length;
+  const newest = r.snapshots[r.snapshots.length - 1];
+  return {
+    snapshotId: newest?.newId ?? newest?.existingId,
+    bytesAdded: r.bytesStored,
+    details: { copied, alreadyThere: r.snapshots.length - copied },
+  };
 }
 
 export async function runAsset(

@@ -5,7 +5,7 @@
  * every pack and index it needs is stored. The caller holds a (shared) lock and has loaded
  * the index.
  */
-import { promises as fsp, type BigIntStats, lstatSync } from 'node:fs';
+import { closeSync, promises as fsp, type BigIntStats, lstatSync, openSync, readSync } from 'node:fs';
 import * as path from 'node:path';
 import { fail, isHoldfastError } from '../errors.js';
 import { saveChunked } from './chunk-saver.js';
@@ -156,15 +156,37 @@ function unchanged(node: TreeNode, old: TreeNode | undefined, repo: Repository):
   );
 }
 
+/**
+ * Files smaller than this are read with synchronous calls: for a file of a few kilobytes
+ * the promise round trips of open, read and close cost several times the read itself.
+ */
+const SYNC_READ_BELOW = 256 * 1024;
+
+/**
+ * Reads a small file in one block of its expected size, then on to EOF in case it grew (an
+ * exact-size block is handed on whole, so it is not copied again on the way to a worker).
+ */
+function* readSmallFile(fd: number, sizeHint: number): Generator<Buffer> {
+  let blockSize = sizeHint;
+  for (;;) {
+    const buf = Buffer.allocUnsafeSlow(Math.max(blockSize, 1));
+    const n = readSync(fd, buf, 0, buf.length, null);
+    if (n === 0) return;
+    yield n === buf.length ? buf : buf.subarray(0, n);
+    if (n < buf.length) return;
+    blockSize = 64 * 1024;
+  }
+}
+
 async function readContent(ctx: WalkContext, p: Buffer, node: TreeNode): Promise<string[] | undefined> {
+  const sizeHint = Number(node.size ?? 0n);
   let fh: fsp.FileHandle | undefined;
+  let fd: number | undefined;
   try {
-    fh = await fsp.open(p, 'r');
-    const { content, size } = await saveChunked(
-      ctx.repo,
-      readFileChunks(fh, ctx.signal, Number(node.size ?? 0n)),
-      (n) => (ctx.counters.bytesRead += n),
-    );
+    let blocks: Iterable<Buffer> | AsyncIterable<Buffer>;
+    if (sizeHint < SYNC_READ_BELOW) blocks = readSmallFile((fd = openSync(p, 'r')), sizeHint);
+    else blocks = readFileChunks((fh = await fsp.open(p, 'r')), ctx.signal, sizeHint);
+    const { content, size } = await saveChunked(ctx.repo, blocks, (n) => (ctx.counters.bytesRead += n));
     node.size = BigInt(size);
     return content;
   } catch (err) {
@@ -173,6 +195,7 @@ async function readContent(ctx: WalkContext, p: Buffer, node: TreeNode): Promise
     ctx.warn(p, (err as Error).message);
     return undefined;
   } finally {
+    if (fd !== undefined) closeSync(fd);
     await fh?.close().catch(() => undefined);
   }
 }

@@ -10,7 +10,7 @@ import type { MasterKey } from './crypto.js';
 import { collectGarbageEvery } from './gc-hint.js';
 import { verifyPack } from './pack-verify.js';
 import { drainTotals, profiling } from './profile.js';
-import type { WorkerRequest, WorkerResponse } from './worker-protocol.js';
+import type { WorkerKey, WorkerRequest, WorkerResponse } from './worker-protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('blob-worker.ts runs only as a worker thread');
@@ -19,9 +19,16 @@ if (!port) throw new Error('blob-worker.ts runs only as a worker thread');
 const fault = process.env.HOLDFAST_TEST_WORKER_FAULT;
 const turnover = collectGarbageEvery(16 * 1024 * 1024);
 
-function keyOf(raw: Uint8Array): MasterKey {
-  const b = Buffer.from(raw.buffer, raw.byteOffset, raw.length);
-  return { encrypt: b.subarray(0, 32), macK: b.subarray(32, 48), macR: b.subarray(48, 64) };
+const keys = new Map<WorkerKey, MasterKey>();
+
+function keyOf(encoded: WorkerKey): MasterKey {
+  let key = keys.get(encoded);
+  if (!key) {
+    const b = Buffer.from(encoded, 'base64');
+    key = { encrypt: b.subarray(0, 32), macK: b.subarray(32, 48), macR: b.subarray(48, 64) };
+    keys.set(encoded, key);
+  }
+  return key;
 }
 
 /** `b` as a view of an ArrayBuffer it owns entirely (copied when it shares one, e.g. the pool). */

@@ -2,11 +2,12 @@
  * Turns a byte stream into content-defined chunks and stores each as a data blob;
  * returns the blob IDs in order and the number of bytes read. Shared by file and stream
  * backups so both chunk exactly as restic does. Chunks are handed to the repository without
- * waiting for each to be stored (the repository's back-pressure bounds what is in flight).
+ * waiting for each to be stored, only for its ID (the repository's back-pressure bounds what
+ * is in flight; its flush() reports a failed store before any snapshot is written).
  */
 import { createFastChunker } from './chunker-wasm.js';
 import { profiled } from './profile.js';
-import type { Repository, SaveResult } from './repository.js';
+import type { Repository } from './repository.js';
 
 export interface ChunkedContent {
   content: string[];
@@ -48,14 +49,14 @@ function byteQueue() {
 
 export async function saveChunked(
   repo: Repository,
-  source: AsyncIterable<Buffer>,
+  source: AsyncIterable<Buffer> | Iterable<Buffer>,
   onBytes?: (n: number) => void,
 ): Promise<ChunkedContent> {
   const chunker = createFastChunker(repo.config.chunkerPolynomial);
   const queue = byteQueue();
-  const results: Promise<SaveResult>[] = [];
+  const results: Promise<string>[] = [];
   const submit = async (n: number) =>
-    results.push((await repo.submitBlob('data', queue.take(n), { owned: true })).done);
+    results.push((await repo.submitBlob('data', queue.take(n), { owned: true })).id);
   let size = 0;
   try {
     for await (const buf of source) {
@@ -71,6 +72,6 @@ export async function saveChunked(
     // Settle what was started even when reading failed, so no store is left unobserved.
     await Promise.allSettled(results);
   }
-  const content = (await Promise.all(results)).map((r) => r.id);
+  const content = await Promise.all(results);
   return { content, size };
 }

@@ -19,11 +19,13 @@ import {
   type MasterIndex,
 } from './master-index.js';
 import { type BlobType, encodeHeader, type PackedBlob } from './pack.js';
+import { appendToSpool, discardSpool, finishSpool, openSpool, type PackSpool } from './pack-spool.js';
 import { type PackVerdict, verifyPack } from './pack-verify.js';
 import { formatPolynomial, isIrreducible, parsePolynomial, randomPolynomial } from './polynomial.js';
 import { collectGarbageEvery } from './gc-hint.js';
 import { profiledAsync } from './profile.js';
 import { defaultWorkerCount, sharedPool, type WorkerPool } from './worker-pool.js';
+import { type WorkerKey, workerKeyOf } from './worker-protocol.js';
 
 export interface RepoConfig {
   version: number;
@@ -61,6 +63,11 @@ export interface SaveResult {
 
 /** Blobs smaller than this are hashed and sealed inline: a round trip to a worker costs more. */
 const INLINE_BELOW = 4096;
+/**
+ * Blobs smaller than this (whole small files) are hashed on the calling thread: hashing a few
+ * kilobytes costs less than the round trip to a worker, and the caller learns the ID at once.
+ */
+const HASH_INLINE_BELOW = 256 * 1024;
 
 /** A copy of `b` that owns its whole ArrayBuffer, so it can be handed to a worker. */
 function ownedCopy(b: Uint8Array): Uint8Array {
@@ -86,12 +93,6 @@ export interface SaveStats {
  * at once and no concatenation is needed); the buffer is allocated large but the memory
  * is only touched (and counted in RSS) as far as it is written.
  */
-interface OpenPack {
-  buf: Buffer;
-  blobs: PackedBlob[];
-  size: number;
-}
-
 function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
@@ -155,14 +156,15 @@ export class Repository {
   private readonly packSize: number;
   private readonly compressData: boolean;
   private readonly uploadConcurrency: number;
-  private readonly openPacks: Record<BlobType, OpenPack | undefined> = { data: undefined, tree: undefined };
+  private readonly openPacks: Record<BlobType, PackSpool | undefined> = { data: undefined, tree: undefined };
   private readonly pending: Record<BlobType, Set<string>> = { data: new Set(), tree: new Set() };
   private readonly uploads = new Set<Promise<void>>();
   /** The first failure of a store or an upload: every later save and flush throws it. */
   private failure: unknown;
   private unindexed: IndexedPack[] = [];
   private readonly pool: WorkerPool | undefined;
-  private readonly rawKey: Uint8Array;
+  /** The key as worker jobs carry it. */
+  readonly workerKey: WorkerKey;
   private readonly maxInFlight: number;
   private inFlightBytes = 0;
   private readonly admissionWaiters: (() => void)[] = [];
@@ -183,7 +185,7 @@ export class Repository {
     this.uploadConcurrency = opts.uploadConcurrency ?? 2;
     const workers = opts.workers ?? defaultWorkerCount();
     this.pool = workers > 0 ? sharedPool(workers) : undefined;
-    this.rawKey = Buffer.concat([key.encrypt, key.macK, key.macR]);
+    this.workerKey = workerKeyOf(key);
     this.maxInFlight = opts.maxInFlightBytes ?? 16 * 1024 * 1024;
   }
 
@@ -238,15 +240,17 @@ export class Repository {
 
   /**
    * Starts storing a blob and resolves once it is admitted (back-pressure: at most
-   * maxInFlightBytes of plaintext are being hashed and sealed at once); `done` resolves like
-   * saveBlob. With `owned` the caller hands the buffer over (it must own its whole
-   * ArrayBuffer and not touch it again), which spares a copy on the way to a worker.
+   * maxInFlightBytes of plaintext are being hashed and sealed at once). `id` resolves as soon
+   * as the blob is hashed (a caller building a tree needs no more: the snapshot is written
+   * after flush(), which fails if any store failed); `done` resolves like saveBlob. With
+   * `owned` the caller hands the buffer over (it must own its whole ArrayBuffer and not touch
+   * it again), which spares a copy on the way to a worker.
    */
   async submitBlob(
     type: BlobType,
     plaintext: Uint8Array,
     opts: { knownId?: string; owned?: boolean } = {},
-  ): Promise<{ done: Promise<SaveResult> }> {
+  ): Promise<{ id: Promise<string>; done: Promise<SaveResult> }> {
     this.throwIfFailed();
     const cost = plaintext.length;
     while (this.inFlightBytes > 0 && this.inFlightBytes + cost > this.maxInFlight) {
@@ -254,7 +258,9 @@ export class Repository {
       this.throwIfFailed();
     }
     this.inFlightBytes += cost;
-    const done = this.store(type, plaintext, opts.knownId, opts.owned ?? false);
+    let hashed!: (id: string) => void;
+    const id = new Promise<string>((resolve) => (hashed = resolve));
+    const done = this.store(type, plaintext, opts.knownId, opts.owned ?? false, hashed);
     const settled = done.then(
       () => undefined,
       (err: unknown) => {
@@ -267,7 +273,8 @@ export class Repository {
       this.inFlightBytes -= cost;
       for (const wake of this.admissionWaiters.splice(0)) wake();
     });
-    return { done };
+    // A store that fails before hashing rejects `id` too.
+    return { id: Promise.race([id, done.then((r) => r.id)]), done };
   }
 
   private throwIfFailed(): void {
@@ -275,7 +282,13 @@ export class Repository {
   }
 
   /** Hash, dedup decision (in order), seal, append to the open pack (in order). */
-  private async store(type: BlobType, plaintext: Uint8Array, knownId: string | undefined, owned: boolean) {
+  private async store(
+    type: BlobType,
+    plaintext: Uint8Array,
+    knownId: string | undefined,
+    owned: boolean,
+    hashed: (id: string) => void = () => undefined,
+  ) {
     const prevDecided = this.decided;
     const prevAppended = this.appended;
     let decide!: () => void;
@@ -288,7 +301,7 @@ export class Repository {
       let data = plaintext;
       let id = knownId;
       if (id === undefined) {
-        if (pool) {
+        if (pool && plainLength >= HASH_INLINE_BELOW) {
           const sent =
             owned && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
               ? data
@@ -301,6 +314,7 @@ export class Repository {
           owned = true;
         } else id = blobId(data);
       }
+      hashed(id);
       await prevDecided;
       if (this.hasBlob(type, id)) return { id, added: false };
       this.pending[type].add(id);
@@ -310,14 +324,14 @@ export class Repository {
       if (pool) {
         const sent = owned ? data : ownedCopy(data);
         const r = await pool.run<{ sealed: Uint8Array; uncompressedLength: number }>(
-          { op: 'seal', key: this.rawKey, data: sent, compress },
+          { op: 'seal', key: this.workerKey, data: sent, compress },
           [sent.buffer as ArrayBuffer],
         );
         sealed = { sealed: asBuffer(r.sealed), uncompressedLength: r.uncompressedLength };
       } else sealed = sealBlob(this.key, data, compress);
       await prevAppended;
       this.throwIfFailed();
-      this.append(type, id, sealed, plainLength);
+      await this.append(type, id, sealed, plainLength);
       if ((this.openPacks[type]?.size ?? 0) >= this.packSize) await this.finishPack(type);
       return { id, added: true };
     } finally {
@@ -326,18 +340,8 @@ export class Repository {
     }
   }
 
-  private append(type: BlobType, id: string, s: SealedBlob, plainLength: number): void {
-    const pack = (this.openPacks[type] ??= {
-      buf: Buffer.allocUnsafeSlow(this.packSize + 9 * 1024 * 1024),
-      blobs: [],
-      size: 0,
-    });
-    if (pack.size + s.sealed.length > pack.buf.length) {
-      const bigger = Buffer.allocUnsafeSlow(2 * (pack.size + s.sealed.length));
-      pack.buf.copy(bigger, 0, 0, pack.size);
-      pack.buf = bigger;
-    }
-    s.sealed.copy(pack.buf, pack.size);
+  private async append(type: BlobType, id: string, s: SealedBlob, plainLength: number): Promise<void> {
+    const pack = (this.openPacks[type] ??= await openSpool());
     pack.blobs.push({
       type,
       id,
@@ -345,7 +349,7 @@ export class Repository {
       length: s.sealed.length,
       uncompressedLength: s.uncompressedLength,
     });
-    pack.size += s.sealed.length;
+    await appendToSpool(pack, s.sealed);
     this.stats.blobsAdded++;
     this.stats.dataAdded += plainLength;
     this.stats.dataAddedPacked += s.sealed.length;
@@ -355,17 +359,14 @@ export class Repository {
   private async finishPack(type: BlobType): Promise<void> {
     const pack = this.openPacks[type];
     this.openPacks[type] = undefined;
-    if (!pack || pack.blobs.length === 0) return;
+    if (!pack) return;
+    if (pack.blobs.length === 0) return discardSpool(pack);
     const header = seal(this.key, encodeHeader(pack.blobs));
-    const total = pack.size + header.length + 4;
-    let buf = pack.buf;
-    if (buf.length < total) {
-      buf = Buffer.allocUnsafeSlow(total);
-      pack.buf.copy(buf, 0, 0, pack.size);
-    }
-    header.copy(buf, pack.size);
-    buf.writeUInt32LE(header.length, pack.size + header.length);
-    let bytes = buf.subarray(0, total);
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(header.length);
+    await appendToSpool(pack, header);
+    await appendToSpool(pack, length);
+    let bytes = await finishSpool(pack);
     let id: string;
     if (this.pool) {
       // The pack's hash (its name) on a worker; the bytes travel there and back without a copy.
@@ -442,7 +443,7 @@ export class Repository {
       packId: loc.packId,
     };
     const r = await this.pool.run<{ plain: Uint8Array }>(
-      { op: 'open', key: this.rawKey, data, loc: origin },
+      { op: 'open', key: this.workerKey, data, loc: origin },
       [data.buffer as ArrayBuffer],
     );
     return asBuffer(r.plain);
@@ -454,7 +455,7 @@ export class Repository {
     if (!this.pool) return verifyPack(this.key, id, bytes, blobs);
     const data = ownedCopy(bytes);
     const r = await this.pool.run<{ verdict: PackVerdict }>(
-      { op: 'verifyPack', key: this.rawKey, data, id, blobs: [...blobs] },
+      { op: 'verifyPack', key: this.workerKey, data, id, blobs: [...blobs] },
       [data.buffer as ArrayBuffer],
     );
     return r.verdict;

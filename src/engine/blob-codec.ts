@@ -1,19 +1,25 @@
 /**
  * The per-blob work, as pure functions of the key: a blob's ID (SHA-256 of its plaintext),
- * sealing (zstd when asked, then AES-256-CTR + Poly1305-AES) and opening with verification.
+ * sealing (zstd when asked and when it helps, then AES-256-CTR + Poly1305-AES) and opening
+ * with verification.
  * Run inline or in a worker thread (blob-worker.ts); both give the same results.
  */
 import { createHash } from 'node:crypto';
 import { fail } from '../errors.js';
-import { zstdCompress, zstdDecompress } from './compression.js';
-import { type MasterKey, open, seal } from './crypto.js';
+import { zstdCompressIfSmaller, zstdDecompress } from './compression.js';
+import { type MasterKey, open, type SealedParts, sealParts } from './crypto.js';
 import type { PackedBlob } from './pack.js';
 import { profiled } from './profile.js';
 
-export interface SealedBlob {
-  sealed: Buffer;
+/** A sealed blob as its parts (IV, ciphertext, MAC), stored one after the other. */
+export interface SealedBlob extends SealedParts {
   /** Plaintext length when compressed, else 0 (the pack header's field). */
   uncompressedLength: number;
+}
+
+/** Stored length of a sealed blob. */
+export function sealedLength(s: SealedParts): number {
+  return s.iv.length + s.ciphertext.length + s.mac.length;
 }
 
 /** Where a sealed blob came from, for verification and messages. */
@@ -25,13 +31,15 @@ export function blobId(plaintext: Uint8Array): string {
   return profiled('hash', plaintext.length, () => createHash('sha256').update(plaintext).digest('hex'));
 }
 
+/** Compresses (when asked and when that makes it smaller), encrypts and authenticates a blob. */
 export function sealBlob(key: MasterKey, plaintext: Uint8Array, compress: boolean): SealedBlob {
-  const doCompress = compress && plaintext.length > 0;
-  const payload = doCompress
-    ? profiled('compress', plaintext.length, () => zstdCompress(plaintext))
-    : plaintext;
-  const sealed = profiled('encrypt', payload.length, () => seal(key, payload));
-  return { sealed, uncompressedLength: doCompress ? plaintext.length : 0 };
+  const packed =
+    compress && plaintext.length > 0
+      ? profiled('compress', plaintext.length, () => zstdCompressIfSmaller(plaintext))
+      : undefined;
+  const payload = packed ?? plaintext;
+  const parts = profiled('encrypt', payload.length, () => sealParts(key, payload));
+  return { ...parts, uncompressedLength: packed ? plaintext.length : 0 };
 }
 
 /** Opens a sealed blob and checks that it hashes to its ID. A damaged blob is an INTEGRITY error. */

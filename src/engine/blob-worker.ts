@@ -47,11 +47,11 @@ function handle(req: WorkerRequest): { res: WorkerResponse; transfer: ArrayBuffe
     case 'seal': {
       if (fault === 'exit') process.exit(3);
       if (fault === 'throw') throw new Error('injected worker fault');
-      const { sealed, uncompressedLength } = sealBlob(keyOf(req.key), req.data, req.compress);
-      const out = owned(sealed);
+      const { iv, ciphertext, mac, uncompressedLength } = sealBlob(keyOf(req.key), req.data, req.compress);
+      const ct = owned(ciphertext);
       return {
-        res: { seq, ok: true, sealed: out, uncompressedLength },
-        transfer: [out.buffer as ArrayBuffer],
+        res: { seq, ok: true, iv, ciphertext: ct, mac, uncompressedLength },
+        transfer: [ct.buffer as ArrayBuffer],
       };
     }
     case 'open': {

@@ -3,6 +3,7 @@
  * "unpacked" files (snapshots, index, locks). See restic-format.md §4.3 and §5.1.
  */
 import { compress, decompress } from 'zstd-napi';
+import binding from 'zstd-napi/binding.js';
 import { fail } from '../errors.js';
 
 /**
@@ -15,6 +16,23 @@ const LEVEL = 1;
 
 export function zstdCompress(data: Uint8Array): Buffer {
   return compress(data, { compressionLevel: LEVEL });
+}
+
+let cctx: InstanceType<typeof binding.CCtx> | undefined;
+let scratch = Buffer.alloc(0);
+
+/**
+ * zstd of `data` when that is smaller, else undefined (random or already compressed data is
+ * then stored as it is, which the format allows and which spares decompression later). The
+ * result is a view of a scratch buffer this thread reuses: use it before the next call. Reusing
+ * it spares a fresh allocation per blob, and fresh memory costs a page fault every 4 KiB.
+ */
+export function zstdCompressIfSmaller(data: Uint8Array): Buffer | undefined {
+  const bound = binding.compressBound(data.length);
+  if (scratch.length < bound) scratch = Buffer.allocUnsafeSlow(Math.max(bound, 1024 * 1024));
+  cctx ??= new binding.CCtx();
+  const n = cctx.compress(scratch, data, LEVEL);
+  return n < data.length ? scratch.subarray(0, n) : undefined;
 }
 
 export function zstdDecompress(data: Uint8Array, what = 'data'): Buffer {

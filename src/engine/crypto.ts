@@ -61,6 +61,23 @@ function newIv(): Buffer {
   }
 }
 
+/** A sealed box in its three parts, whose concatenation is what seal() returns. */
+export interface SealedParts {
+  iv: Buffer;
+  ciphertext: Buffer;
+  mac: Buffer;
+}
+
+/** seal() without joining the parts: spares a copy of the ciphertext, which can be large. */
+export function sealParts(key: MasterKey, plaintext: Uint8Array): SealedParts {
+  const iv = newIv();
+  const cipher = createCipheriv('aes-256-ctr', key.encrypt, iv);
+  const ciphertext = cipher.update(plaintext);
+  const rest = cipher.final();
+  const ct = rest.length > 0 ? Buffer.concat([ciphertext, rest]) : ciphertext;
+  return { iv, ciphertext: ct, mac: Buffer.from(macOf(key, iv, ct)) };
+}
+
 /** Encrypts and authenticates `plaintext`; output is 32 bytes longer. */
 export function seal(key: MasterKey, plaintext: Uint8Array): Buffer {
   const iv = newIv();

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Backend, FileType } from '../backends/backend.js';
 import { fail } from '../errors.js';
-import { blobId, openBlob, type SealedBlob, sealBlob } from './blob-codec.js';
+import { blobId, openBlob, type SealedBlob, sealBlob, sealedLength } from './blob-codec.js';
 import { decodeUnpacked, encodeUnpacked } from './compression.js';
 import { calibrateScrypt, type MasterKey, newMasterKey, open, type ScryptParams, seal } from './crypto.js';
 import { decodeIndex, encodeIndex, type IndexedPack } from './index-file.js';
@@ -323,11 +323,18 @@ export class Repository {
       let sealed: SealedBlob;
       if (pool) {
         const sent = owned ? data : ownedCopy(data);
-        const r = await pool.run<{ sealed: Uint8Array; uncompressedLength: number }>(
-          { op: 'seal', key: this.workerKey, data: sent, compress },
-          [sent.buffer as ArrayBuffer],
-        );
-        sealed = { sealed: asBuffer(r.sealed), uncompressedLength: r.uncompressedLength };
+        const r = await pool.run<{
+          iv: Uint8Array;
+          ciphertext: Uint8Array;
+          mac: Uint8Array;
+          uncompressedLength: number;
+        }>({ op: 'seal', key: this.workerKey, data: sent, compress }, [sent.buffer as ArrayBuffer]);
+        sealed = {
+          iv: asBuffer(r.iv),
+          ciphertext: asBuffer(r.ciphertext),
+          mac: asBuffer(r.mac),
+          uncompressedLength: r.uncompressedLength,
+        };
       } else sealed = sealBlob(this.key, data, compress);
       await prevAppended;
       this.throwIfFailed();
@@ -346,13 +353,15 @@ export class Repository {
       type,
       id,
       offset: pack.size,
-      length: s.sealed.length,
+      length: sealedLength(s),
       uncompressedLength: s.uncompressedLength,
     });
-    await appendToSpool(pack, s.sealed);
+    await appendToSpool(pack, s.iv);
+    await appendToSpool(pack, s.ciphertext);
+    await appendToSpool(pack, s.mac);
     this.stats.blobsAdded++;
     this.stats.dataAdded += plainLength;
-    this.stats.dataAddedPacked += s.sealed.length;
+    this.stats.dataAddedPacked += sealedLength(s);
     this.turnover(plainLength);
   }
 

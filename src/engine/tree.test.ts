@@ -224,7 +224,7 @@ test('decoding rejects values of the wrong type and undecodable names', () => {
   for (const b of bad) assert.throws(() => decodeTree(Buffer.from(b)), integrity, b);
 });
 
-test('a 100 000-entry tree encodes and decodes in reasonable time', () => {
+test('a 100 000-entry tree encodes and decodes to the same bytes', () => {
   const nodes = Array.from({ length: 100_000 }, (_, i) =>
     node(`file-${i.toString().padStart(6, '0')}`, {
       inode: BigInt(i),
@@ -233,12 +233,10 @@ test('a 100 000-entry tree encodes and decodes in reasonable time', () => {
       content: [ID('c')],
     }),
   );
-  const t0 = Date.now();
   const bytes = encodeTree(nodes);
   const back = decodeTree(bytes);
   assert.equal(back.length, nodes.length);
   assert.ok(encodeTree(back).equals(bytes));
-  assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms for ${bytes.length} bytes`);
 });
 
 /** Raw names for the interop test: every quoting case the spec lists, and then some. */

@@ -28,7 +28,7 @@ export type WorkerRequest = WorkerJob & { seq: number };
 
 export type WorkerResult =
   | { id: string; data: Uint8Array }
-  | { sealed: Uint8Array; uncompressedLength: number }
+  | { iv: Uint8Array; ciphertext: Uint8Array; mac: Uint8Array; uncompressedLength: number }
   | { plain: Uint8Array }
   | { verdict: PackVerdict };
 

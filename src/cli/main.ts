@@ -63,8 +63,18 @@ export function commandWord(argv: readonly string[]): string | undefined {
   return undefined;
 }
 
-/** The program with every command, or (given a known command word) with just that one. */
-export async function buildProgram(only?: string): Promise<Command> {
+/** True when argv asks only for the version (no command word): no command needs loading. */
+export function versionOnly(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  const head = end < 0 ? argv : argv.slice(0, end);
+  return commandWord(argv) === undefined && head.some((a) => a === '-V' || a === '--version');
+}
+
+/**
+ * The program with every command, or (given a known command word) with just that one, or
+ * with none when only the version is asked for.
+ */
+export async function buildProgram(only?: string, noCommands = false): Promise<Command> {
   const program = addGlobalOptions(new Command('holdfast'))
     .description('backups you can prove: restic-format repositories, policies, drills and reports')
     .version(VERSION)
@@ -72,7 +82,7 @@ export async function buildProgram(only?: string): Promise<Command> {
     .exitOverride();
   const globals = () => program.opts<GlobalOptions>();
   const known = COMMANDS.some(([name]) => name === only);
-  const chosen = known ? COMMANDS.filter(([name]) => name === only) : COMMANDS;
+  const chosen = noCommands ? [] : known ? COMMANDS.filter(([name]) => name === only) : COMMANDS;
   const registers = await Promise.all(chosen.map(([, load]) => load()));
   for (const register of registers) register(program, globals);
   for (const cmd of program.commands) cmd.exitOverride();
@@ -94,7 +104,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   process.exitCode = 0;
   try {
-    await (await buildProgram(commandWord(argv))).parseAsync(argv, { from: 'user' });
+    const program = await buildProgram(commandWord(argv), versionOnly(argv));
+    await program.parseAsync(argv, { from: 'user' });
     return Number(process.exitCode ?? 0);
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;

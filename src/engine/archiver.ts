@@ -5,7 +5,15 @@
  * every pack and index it needs is stored. The caller holds a (shared) lock and has loaded
  * the index.
  */
-import { closeSync, promises as fsp, type BigIntStats, lstatSync, openSync, readSync } from 'node:fs';
+import {
+  closeSync,
+  promises as fsp,
+  type BigIntStats,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readSync,
+} from 'node:fs';
 import * as path from 'node:path';
 import { fail, isHoldfastError } from '../errors.js';
 import { saveChunked } from './chunk-saver.js';
@@ -17,7 +25,8 @@ import { loadNameTables, type NameTables } from './os-users.js';
 import type { Repository } from './repository.js';
 import type { Snapshot } from './snapshot.js';
 import { saveSnapshot, type StoredSnapshot } from './snapshots.js';
-import { loadTree, saveTree } from './tree-io.js';
+import { type ParentEntry, parentEntries, sameGoTime } from './parent-entries.js';
+import { type LoadedTree, loadTreeBytes, loadTreesBytes, saveTreeLike } from './tree-io.js';
 
 export interface BackupCounters {
   filesNew: number;
@@ -126,15 +135,12 @@ async function* readFileChunks(
   }
 }
 
-function joinPath(dir: Buffer, name: Buffer): Buffer {
-  if (dir.length === 1 && dir[0] === 0x2f) return Buffer.concat([dir, name]);
-  return Buffer.concat([dir, Buffer.from('/'), name]);
-}
-
 interface WalkContext {
   repo: Repository;
   names: NameTables;
   exclude: ExcludeMatcher;
+  /** False when there are no exclude patterns (no path to turn into a string per entry). */
+  excluding: boolean;
   counters: BackupCounters;
   fileConcurrency: number;
   /** Content of multiply-linked files already read in this run, by device:inode. */
@@ -143,17 +149,33 @@ interface WalkContext {
   signal?: AbortSignal;
 }
 
-function unchanged(node: TreeNode, old: TreeNode | undefined, repo: Repository): boolean {
+function unchanged(node: TreeNode, old: ParentEntry | undefined, repo: Repository): boolean {
   return (
     old !== undefined &&
     old.type === 'file' &&
-    old.mtime === node.mtime &&
-    old.ctime === node.ctime &&
+    sameGoTime(old.mtime, node.mtime) &&
+    sameGoTime(old.ctime, node.ctime) &&
     (old.size ?? 0n) === (node.size ?? 0n) &&
     old.inode === node.inode &&
     old.content !== null &&
-    old.content.every((id) => repo.hasBlob('data', id))
+    allStored(repo, old.content)
   );
+}
+
+function allStored(repo: Repository, content: readonly string[]): boolean {
+  for (const id of content) if (!repo.hasBlob('data', id)) return false;
+  return true;
+}
+
+/** An unchanged file keeps its parent's content: counted, not read. False when it changed. */
+function reuseUnchanged(ctx: WalkContext, node: TreeNode, old: ParentEntry | undefined): boolean {
+  if (!unchanged(node, old, ctx.repo)) return false;
+  node.content = old!.content;
+  const c = ctx.counters;
+  c.totalFilesProcessed++;
+  c.totalBytesProcessed += Number(node.size ?? 0n);
+  c.filesUnmodified++;
+  return true;
 }
 
 /**
@@ -204,16 +226,12 @@ async function archiveFile(
   ctx: WalkContext,
   p: Buffer,
   node: TreeNode,
-  old: TreeNode | undefined,
+  old: ParentEntry | undefined,
 ): Promise<boolean> {
+  if (reuseUnchanged(ctx, node, old)) return true;
   const c = ctx.counters;
   c.totalFilesProcessed++;
   c.totalBytesProcessed += Number(node.size ?? 0n);
-  if (unchanged(node, old, ctx.repo)) {
-    node.content = old!.content;
-    c.filesUnmodified++;
-    return true;
-  }
   let content: string[] | undefined;
   if ((node.links ?? 1n) > 1n) {
     const key = `${node.deviceId}:${node.inode}`;
@@ -228,13 +246,78 @@ async function archiveFile(
   return true;
 }
 
-async function archiveEntry(
+/** The parent's tree of a directory, being loaded; undefined when it cannot be read. */
+type ParentTree = Promise<LoadedTree | undefined>;
+
+/**
+ * Parent subtrees are loaded this many directories ahead of the walk (per directory), so the
+ * walk seldom waits on a read and memory stays bounded however wide the tree is.
+ */
+const PREFETCH_TREES = 16;
+
+function loadParentTree(ctx: WalkContext, id: string | undefined): ParentTree | undefined {
+  // An unreadable parent tree only costs the parent information: its files are read again.
+  return id ? loadTreeBytes(ctx.repo, id).catch(() => undefined) : undefined;
+}
+
+/** The parent tree's entries by raw name (latin1: one character per byte); none if it is undecodable. */
+function parentNodes(tree: LoadedTree | undefined): Map<string, ParentEntry> {
+  const out = new Map<string, ParentEntry>();
+  let nodes: ParentEntry[] = [];
+  try {
+    if (tree) nodes = parentEntries(tree.bytes);
+  } catch {
+    // As an unreadable parent tree: no parent information for this directory.
+  }
+  for (const n of nodes) out.set(n.name.toString('latin1'), n);
+  return out;
+}
+
+function parentSubtree(old: ParentEntry | undefined): string | undefined {
+  return old?.type === 'dir' ? old.subtree : undefined;
+}
+
+/**
+ * Loads the parent's subtrees of a directory's entries ahead of the walk: PREFETCH_TREES at
+ * first, then refilled by halves so that neighbouring subtrees come in one read. The function
+ * returned gives entry i's parent tree (loaded ahead), or undefined if it was no directory.
+ */
+function subtreeLoader(
   ctx: WalkContext,
-  p: Buffer,
-  name: Buffer,
-  old: TreeNode | undefined,
-): Promise<TreeNode | undefined> {
-  if (ctx.exclude.matches(p.toString('utf8'))) return undefined;
+  olds: readonly (ParentEntry | undefined)[],
+): (i: number) => ParentTree | undefined {
+  const dirs: number[] = []; // entries that were directories, in walk order
+  const rank = new Map<number, number>();
+  for (let i = 0; i < olds.length; i++) if (parentSubtree(olds[i])) rank.set(i, dirs.push(i) - 1);
+  const loads = new Map<number, ParentTree>();
+  let ahead = 0;
+  const loadTo = (end: number) => {
+    const batch = dirs.slice(ahead, Math.min(end, dirs.length));
+    ahead += batch.length;
+    const trees = loadTreesBytes(
+      ctx.repo,
+      batch.map((i) => parentSubtree(olds[i])!),
+    );
+    for (const i of batch)
+      loads.set(
+        i,
+        trees.get(parentSubtree(olds[i])!)!.catch(() => undefined),
+      );
+  };
+  loadTo(PREFETCH_TREES);
+  return (i) => {
+    const r = rank.get(i);
+    if (r === undefined) return undefined;
+    if (ahead - r <= PREFETCH_TREES / 2) loadTo(r + 1 + PREFETCH_TREES);
+    const load = loads.get(i);
+    loads.delete(i);
+    return load;
+  };
+}
+
+/** lstat()s an entry into a node; undefined when excluded or unreadable (a warning). */
+function statEntry(ctx: WalkContext, p: Buffer, name: Buffer): TreeNode | undefined {
+  if (ctx.excluding && ctx.exclude.matches(p.toString('utf8'))) return undefined;
   let st: BigIntStats;
   try {
     // Synchronous: an lstat is a few microseconds, its promise costs several times more, and
@@ -244,12 +327,22 @@ async function archiveEntry(
     ctx.warn(p, (err as Error).message);
     return undefined;
   }
-  const node = nodeFromStat(name, st, ctx.names);
+  return nodeFromStat(name, st, ctx.names);
+}
+
+/** Completes a node: a file's content, a directory's subtree, a symlink's target. */
+async function finishEntry(
+  ctx: WalkContext,
+  p: Buffer,
+  node: TreeNode,
+  old: ParentEntry | undefined,
+  parentTree?: ParentTree,
+): Promise<TreeNode | undefined> {
   switch (node.type) {
     case 'file':
       return (await archiveFile(ctx, p, node, old)) ? node : undefined;
     case 'dir': {
-      const subtree = await archiveDir(ctx, p, old?.type === 'dir' ? old.subtree : undefined);
+      const subtree = await archiveDir(ctx, p, parentTree ?? loadParentTree(ctx, parentSubtree(old)));
       if (subtree === undefined) return undefined;
       node.subtree = subtree;
       if (!old) ctx.counters.dirsNew++;
@@ -270,31 +363,63 @@ async function archiveEntry(
   }
 }
 
+async function archiveEntry(
+  ctx: WalkContext,
+  p: Buffer,
+  name: Buffer,
+  old: ParentEntry | undefined,
+): Promise<TreeNode | undefined> {
+  const node = statEntry(ctx, p, name);
+  return node && finishEntry(ctx, p, node, old);
+}
+
+/**
+ * Backs up a directory and returns its tree ID. Entries are lstat()ed in name order and
+ * unchanged files settled on the spot; the rest (changed files, subdirectories, symlinks)
+ * follow with `fileConcurrency` at a time, subdirectories depth-first, their parent trees
+ * loaded ahead (subtreeLoader).
+ */
 async function archiveDir(
   ctx: WalkContext,
   dir: Buffer,
-  parentSubtree: string | undefined,
+  parentTree: ParentTree | undefined,
 ): Promise<string | undefined> {
-  let names: Buffer[];
+  let names: string[];
   try {
-    names = await fsp.readdir(dir, { encoding: 'buffer' });
+    // Synchronous like lstat: the names are needed at once, and the promise's round trip
+    // through the thread pool costs more than the call. Latin-1 strings hold one byte per
+    // character: they sort bytewise (as restic sorts names) and convert back losslessly, at
+    // a fraction of the cost of a Buffer per name.
+    names = readdirSync(dir, { encoding: 'latin1' });
   } catch (err) {
     ctx.warn(dir, (err as Error).message);
     return undefined;
   }
-  const old = new Map<string, TreeNode>();
-  if (parentSubtree) {
-    for (const n of await loadTree(ctx.repo, parentSubtree).catch(() => []))
-      old.set(n.name.toString('hex'), n);
+  const prev = await parentTree;
+  const oldByName = parentNodes(prev);
+  names.sort();
+  const olds = names.map((name) => oldByName.get(name));
+  const prefix = dir.length === 1 && dir[0] === 0x2f ? '/' : `${dir.toString('latin1')}/`;
+
+  const takeParentTree = subtreeLoader(ctx, olds);
+
+  const nodes: (TreeNode | undefined)[] = new Array(names.length);
+  const paths: Buffer[] = new Array(names.length);
+  const rest: number[] = [];
+  for (let i = 0; i < names.length; i++) {
+    const p = (paths[i] = Buffer.from(prefix + names[i], 'latin1'));
+    const node = statEntry(ctx, p, Buffer.from(names[i], 'latin1'));
+    if (!node) continue;
+    nodes[i] = node;
+    if (node.type !== 'file' || !reuseUnchanged(ctx, node, olds[i])) rest.push(i);
   }
-  names.sort(Buffer.compare);
-  // Subdirectories one at a time (bounded depth-first), files with some overlap.
-  const nodes = await mapLimit(names, ctx.fileConcurrency, (name) =>
-    archiveEntry(ctx, joinPath(dir, name), name, old.get(name.toString('hex'))),
-  );
-  return saveTree(
+  await mapLimit(rest, ctx.fileConcurrency, async (i) => {
+    nodes[i] = await finishEntry(ctx, paths[i], nodes[i]!, olds[i], takeParentTree(i));
+  });
+  return saveTreeLike(
     ctx.repo,
     nodes.filter((n): n is TreeNode => n !== undefined),
+    prev,
   );
 }
 
@@ -327,16 +452,19 @@ function virtualTree(targets: readonly string[]): VirtualDir | 'target' {
   return root;
 }
 
-async function archiveVirtual(ctx: WalkContext, dir: string, v: VirtualDir, parentTree: string | undefined) {
-  const old = new Map<string, TreeNode>();
-  if (parentTree) {
-    for (const n of await loadTree(ctx.repo, parentTree).catch(() => [])) old.set(n.name.toString('hex'), n);
-  }
+async function archiveVirtual(
+  ctx: WalkContext,
+  dir: string,
+  v: VirtualDir,
+  parentTree: ParentTree | undefined,
+): Promise<string> {
+  const parent = await parentTree;
+  const old = parentNodes(parent);
   const nodes: TreeNode[] = [];
   for (const [name, child] of v.children) {
     const full = path.join(dir, name);
     const nameBuf = Buffer.from(name);
-    const prev = old.get(nameBuf.toString('hex'));
+    const prev = old.get(nameBuf.toString('latin1'));
     if (child === 'target') {
       const node = await archiveEntry(ctx, Buffer.from(full), nameBuf, prev);
       if (node) nodes.push(node);
@@ -350,10 +478,10 @@ async function archiveVirtual(ctx: WalkContext, dir: string, v: VirtualDir, pare
       continue;
     }
     const node = nodeFromStat(nameBuf, st, ctx.names);
-    node.subtree = await archiveVirtual(ctx, full, child, prev?.type === 'dir' ? prev.subtree : undefined);
+    node.subtree = await archiveVirtual(ctx, full, child, loadParentTree(ctx, parentSubtree(prev)));
     nodes.push(node);
   }
-  return saveTree(ctx.repo, nodes);
+  return saveTreeLike(ctx.repo, nodes, parent);
 }
 
 export function snapshotBase(meta: SnapshotMeta, startNs: bigint): Omit<Snapshot, 'tree' | 'paths'> {
@@ -381,6 +509,7 @@ export async function backupPaths(
     repo,
     names: loadNameTables(),
     exclude: excludeMatcher(opts.excludes ?? []),
+    excluding: (opts.excludes ?? []).length > 0,
     counters: opts.counters ?? newCounters(),
     fileConcurrency: opts.fileConcurrency ?? 2,
     hardlinks: new Map(),
@@ -391,7 +520,7 @@ export async function backupPaths(
     },
   };
   const v = virtualTree(targets);
-  const parentTree = opts.parent?.snapshot.tree;
+  const parentTree = loadParentTree(ctx, opts.parent?.snapshot.tree);
   const tree =
     v === 'target'
       ? await archiveDir(ctx, Buffer.from('/'), parentTree)

@@ -25,7 +25,17 @@ export function addPacks(index: MasterIndex, packs: readonly IndexedPack[]): voi
     index.packs.set(p.id, p.blobs);
     for (const b of p.blobs) {
       const map = index[b.type];
-      if (!map.has(b.id)) map.set(b.id, { ...b, packId: p.id });
+      if (map.has(b.id)) continue;
+      // A literal rather than a spread: one object shape for all, and several times faster.
+      const loc: BlobLocation = {
+        type: b.type,
+        id: b.id,
+        offset: b.offset,
+        length: b.length,
+        uncompressedLength: b.uncompressedLength,
+        packId: p.id,
+      };
+      map.set(b.id, loc);
     }
   }
 }

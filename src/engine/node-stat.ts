@@ -67,7 +67,8 @@ export function nodeFromStat(name: Buffer, st: BigIntStats, names: NameTables): 
     mode: goModeOf(type, Number(st.mode)),
     mtime,
     atime: mtime,
-    ctime: timeOf(st.ctimeNs),
+    // A file written once has ctime = mtime: the text is formatted once.
+    ctime: st.ctimeNs === st.mtimeNs ? mtime : timeOf(st.ctimeNs),
     uid,
     gid,
     user: names.users.get(uid),

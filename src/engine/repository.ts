@@ -63,6 +63,10 @@ export interface SaveResult {
 
 /** Blobs smaller than this are hashed and sealed inline: a round trip to a worker costs more. */
 const INLINE_BELOW = 4096;
+/** Packs smaller than this are hashed on the calling thread (no worker started for a few KB). */
+const PACK_HASH_INLINE_BELOW = 1024 * 1024;
+/** Index files loaded at once. */
+const INDEX_LOADS_AHEAD = 8;
 /**
  * Blobs smaller than this (whole small files) are hashed on the calling thread: hashing a few
  * kilobytes costs less than the round trip to a worker, and the caller learns the ID at once.
@@ -214,14 +218,21 @@ export class Repository {
     return (await this.backend.list(type)).map((f) => f.name);
   }
 
-  /** Reads every index file into the master index. */
+  /** Reads every index file into the master index (a few at once, added in name order). */
   async loadIndex(onProgress?: (done: number, total: number) => void): Promise<void> {
     const ids = await this.listIds('index');
-    let done = 0;
-    for (const id of ids) {
-      const idx = decodeIndex(await this.loadFile('index', id), `index ${id.slice(0, 8)}`);
+    const load = (id: string) => {
+      const p = this.loadFile('index', id).then((json) => decodeIndex(json, `index ${id.slice(0, 8)}`));
+      p.catch(() => undefined); // observed in order below
+      return p;
+    };
+    const ahead = ids.slice(0, INDEX_LOADS_AHEAD).map(load);
+    for (let i = 0; i < ids.length; i++) {
+      const idx = await ahead[i];
+      delete ahead[i];
+      if (i + INDEX_LOADS_AHEAD < ids.length) ahead.push(load(ids[i + INDEX_LOADS_AHEAD]));
       addPacks(this.index, idx.packs);
-      onProgress?.(++done, ids.length);
+      onProgress?.(i + 1, ids.length);
     }
   }
 
@@ -377,7 +388,7 @@ export class Repository {
     await appendToSpool(pack, length);
     let bytes = await finishSpool(pack);
     let id: string;
-    if (this.pool) {
+    if (this.pool && bytes.length >= PACK_HASH_INLINE_BELOW) {
       // The pack's hash (its name) on a worker; the bytes travel there and back without a copy.
       const r = await this.pool.run<{ id: string; data: Uint8Array }>({ op: 'hash', data: bytes }, [
         bytes.buffer as ArrayBuffer,

@@ -19,10 +19,20 @@ export interface SnapshotFilter {
   paths?: string[];
 }
 
+/** Snapshot files loaded at once when listing (the backend's own limit still applies). */
+const LIST_CONCURRENCY = 8;
+
 export async function listSnapshots(repo: Repository): Promise<StoredSnapshot[]> {
   const ids = await repo.listIds('snapshot');
-  const out: StoredSnapshot[] = [];
-  for (const id of ids) out.push({ id, snapshot: decodeSnapshot(await repo.loadFile('snapshot', id)) });
+  const out: StoredSnapshot[] = new Array(ids.length);
+  let next = 0;
+  const loader = async () => {
+    while (next < ids.length) {
+      const i = next++;
+      out[i] = { id: ids[i], snapshot: decodeSnapshot(await repo.loadFile('snapshot', ids[i])) };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, ids.length) }, loader));
   return out.sort((a, b) => compareTime(a.snapshot.time, b.snapshot.time));
 }
 

@@ -1,5 +1,14 @@
-/** Loading and saving tree blobs through a repository. */
+/**
+ * Loading and saving tree blobs through a repository, and the parent-tree reads of a backup:
+ * opened on the calling thread (a tree is a few kilobytes; a round trip to a worker costs
+ * more than opening it) and kept with their exact plaintext, so that a directory whose new
+ * tree is byte-identical to its parent's is known by the parent's ID without hashing or
+ * storing anything.
+ */
+import { fail, HoldfastError } from '../errors.js';
+import { type BlobLocation, lookupBlob } from './master-index.js';
 import type { TreeNode } from './node.js';
+import { profiledAsync } from './profile.js';
 import type { Repository } from './repository.js';
 import { decodeTree, encodeTree } from './tree.js';
 
@@ -9,4 +18,109 @@ export async function loadTree(repo: Repository, id: string): Promise<TreeNode[]
 
 export async function saveTree(repo: Repository, nodes: TreeNode[]): Promise<string> {
   return (await repo.saveBlob('tree', encodeTree(nodes))).id;
+}
+
+/** A tree blob's ID and plaintext (decodeTree gives its nodes). */
+export interface LoadedTree {
+  id: string;
+  bytes: Buffer;
+}
+
+/**
+ * Loads a tree blob and opens it on this thread (verified against its ID like loadBlob). The
+ * nodes are left to decode when needed: a tree loaded ahead of use stays one buffer, not
+ * hundreds of objects for the garbage collector to move.
+ */
+export async function loadTreeBytes(repo: Repository, id: string): Promise<LoadedTree> {
+  const loc = lookupBlob(repo.index, 'tree', id);
+  if (!loc) return fail('NOT_FOUND', `tree blob ${id} is not in the index`);
+  const sealed = await profiledAsync('read', loc.length, () =>
+    repo.backend.load({ type: 'pack', name: loc.packId }, loc.offset, loc.length),
+  );
+  return { id, bytes: repo.decodeBlob(loc, sealed) };
+}
+
+/** Blobs further apart than this in a pack are read separately rather than in one range. */
+const MAX_GAP = 256 * 1024;
+/** The longest range read for several tree blobs at once. */
+const MAX_SPAN = 4 * 1024 * 1024;
+
+/**
+ * Loads several tree blobs with as few reads as possible: blobs that lie close together in
+ * one pack (a directory's subtrees usually do) come in one range read, then each is opened
+ * and verified on its own. Returns one promise per distinct ID; the caller must handle every
+ * one (a tree loaded ahead may never be used).
+ */
+export function loadTreesBytes(repo: Repository, ids: readonly string[]): Map<string, Promise<LoadedTree>> {
+  const out = new Map<string, Promise<LoadedTree>>();
+  const byPack = new Map<string, BlobLocation[]>();
+  const seen = new Set<string>();
+  for (const id of ids) {
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const loc = lookupBlob(repo.index, 'tree', id);
+    if (!loc) {
+      out.set(id, Promise.reject(new HoldfastError('NOT_FOUND', `tree blob ${id} is not in the index`)));
+      continue;
+    }
+    const list = byPack.get(loc.packId);
+    if (list) list.push(loc);
+    else byPack.set(loc.packId, [loc]);
+  }
+  for (const [packId, locs] of byPack) {
+    locs.sort((a, b) => a.offset - b.offset);
+    for (const run of contiguousRuns(locs)) {
+      const start = run[0].offset;
+      const end = run[run.length - 1].offset + run[run.length - 1].length;
+      const range = profiledAsync('read', end - start, () =>
+        repo.backend.load({ type: 'pack', name: packId }, start, end - start),
+      );
+      for (const loc of run) {
+        const at = loc.offset - start;
+        out.set(
+          loc.id,
+          range.then((buf) => ({
+            id: loc.id,
+            bytes: repo.decodeBlob(loc, buf.subarray(at, at + loc.length)),
+          })),
+        );
+      }
+    }
+  }
+  return out;
+}
+
+/** Splits blobs sorted by offset into runs worth reading as one range. */
+function contiguousRuns(locs: readonly BlobLocation[]): BlobLocation[][] {
+  const runs: BlobLocation[][] = [];
+  let run: BlobLocation[] = [];
+  let runEnd = 0;
+  for (const loc of locs) {
+    const fits =
+      run.length > 0 && loc.offset - runEnd <= MAX_GAP && loc.offset + loc.length - run[0].offset <= MAX_SPAN;
+    if (!fits && run.length > 0) {
+      runs.push(run);
+      run = [];
+      runEnd = 0;
+    }
+    run.push(loc);
+    runEnd = Math.max(runEnd, loc.offset + loc.length);
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+/**
+ * Saves the tree for `nodes`; when its bytes equal `parent`'s, the blob is already stored
+ * under the parent's ID (which it was verified against when loaded), so nothing is hashed
+ * or saved.
+ */
+export async function saveTreeLike(
+  repo: Repository,
+  nodes: TreeNode[],
+  parent: LoadedTree | undefined,
+): Promise<string> {
+  const bytes = encodeTree(nodes);
+  if (parent && bytes.equals(parent.bytes) && repo.hasBlob('tree', parent.id)) return parent.id;
+  return (await repo.saveBlob('tree', bytes)).id;
 }

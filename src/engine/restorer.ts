@@ -1,22 +1,35 @@
 /**
  * Restore of a snapshot, or of one path inside it, into a target directory: files, dirs,
- * symlinks, hard links, fifos, with modes, owners (when run as root) and times. Every blob
- * is verified against its ID before it is written; a damaged blob stops the restore and the
- * partly written file is removed. `verify` re-reads each restored file and checks it again.
- * A few files are restored at once and each file's next blobs are loaded (and opened on the
- * worker threads) while the current one is written.
+ * symlinks, hard links, fifos, with modes, owners (when run as root) and times.
+ *
+ * Like restic, it first loads the trees (a level at a time, each tree pack read once per
+ * level: restore-read.ts) and plans (restore-plan.ts), creating the directories, then reads
+ * the repository pack by pack: each pack's needed byte range is read once, every blob in it
+ * is opened and verified against its ID (large ones on the worker threads), and written at
+ * each place any file needs it (restore-files.ts). A few packs are in flight at once, with
+ * the bytes being opened and written bounded. A damaged blob stops the restore and the
+ * files it left unfinished are removed.
+ * Hard links, symlinks and fifos follow the files; directory metadata comes last, deepest
+ * first. `verify` re-reads each restored file and checks it again.
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import * as fs from 'node:fs';
 import { promisify } from 'node:util';
 import { fail, HoldfastError } from '../errors.js';
-import { parseGoTime } from './gotime.js';
-import { lookupBlob, plaintextLength } from './master-index.js';
 import type { TreeNode } from './node.js';
 import { unixPermOf } from './node-stat.js';
+import { FileWriter, toSeconds } from './restore-files.js';
+import {
+  type NeededBlob,
+  type PackJob,
+  packJobs,
+  type PlannedEntry,
+  planRestore,
+  type RestorePlan,
+} from './restore-plan.js';
+import { ByteBudget, forEachSettled, loadListing, readSpan, sealedIn, type Stop } from './restore-read.js';
+import { plaintextLength } from './master-index.js';
 import type { Repository } from './repository.js';
-import { loadTree } from './tree-io.js';
 
 export interface RestoreCounters {
   files: number;
@@ -35,171 +48,102 @@ export interface RestoreOptions {
   onWarning?: (path: string, message: string) => void;
 }
 
+/**
+ * Packs read and scattered at once; blobs of one pack range being opened and written at once
+ * (most of them small files, each waiting for its file to be created); plaintext bytes of
+ * the blobs being opened and written at once, over all packs; empty files made at once.
+ */
+const PACKS_AT_ONCE = 4;
+const BLOBS_AT_ONCE = 16;
+const BLOB_BYTES_AT_ONCE = 32 * 1024 * 1024;
+const FILES_AT_ONCE = 16;
+/**
+ * Blobs smaller than this are opened on the main thread: the copy and the round trip to a
+ * worker thread cost more than opening them (a restore's main thread is its busiest).
+ */
+const INLINE_BELOW = 64 * 1024;
+
+const run = promisify(execFile);
+
+const ZEROS = Buffer.alloc(64 * 1024);
+
+function isZero(buf: Buffer): boolean {
+  for (let i = 0; i < buf.length; i += ZEROS.length) {
+    const n = Math.min(ZEROS.length, buf.length - i);
+    if (buf.compare(ZEROS, 0, n, i, i + n) !== 0) return false;
+  }
+  return true;
+}
+
+/** Owner (as root), mode (not of symlinks) and times by path; a failure is a warning. */
+function applyMetadata(opts: RestoreOptions, isRoot: boolean, p: Buffer, node: TreeNode): void {
+  try {
+    if (isRoot) fs.lchownSync(p, node.uid, node.gid);
+    if (node.type !== 'symlink') fs.chmodSync(p, unixPermOf(node.mode));
+    fs.lutimesSync(p, toSeconds(node.atime), toSeconds(node.mtime));
+  } catch (err) {
+    opts.onWarning?.(p.toString('utf8'), `cannot set metadata: ${(err as Error).message}`);
+  }
+}
+
 interface Ctx {
   repo: Repository;
   opts: RestoreOptions;
   counters: RestoreCounters;
-  isRoot: boolean;
-  /** First restored path of each multiply-linked inode (settles once that file is written). */
-  hardlinks: Map<string, Promise<Buffer>>;
+  writer: FileWriter;
+  stop: Stop;
+  budget: ByteBudget;
 }
 
-/**
- * Files of one directory restored at once (creating a file can take most of a millisecond
- * of I/O wait; libuv's pool is widened for this by bin/holdfast.js); blobs of one file
- * loaded ahead of the writes.
- */
-const FILES_AT_ONCE = 16;
-const BLOBS_AHEAD = 4;
-
-/** Runs `fn` over `items` with at most `limit` in flight. */
-async function forEachLimit<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (next < items.length && !failed) {
-      try {
-        await fn(items[next++]);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-const run = promisify(execFile);
-
-function join(dir: Buffer, name: Buffer): Buffer {
-  return Buffer.concat([dir, Buffer.from('/'), name]);
-}
-
-function toSeconds(goTime: string): number {
-  const ns = parseGoTime(goTime);
-  // libuv truncates to whole microseconds; aim at the middle of the microsecond so that the
-  // rounding of the double (about 0.24 µs today) cannot push the time into the one before.
-  return (Number(ns / 1000n) + 0.5) / 1e6;
-}
-
-function isZero(buf: Buffer): boolean {
-  for (let i = 0; i < buf.length; i++) if (buf[i] !== 0) return false;
-  return true;
-}
-
-async function applyMetadata(ctx: Ctx, p: Buffer, node: TreeNode): Promise<void> {
+/** Opens one needed blob from its pack range and writes it wherever it goes. */
+async function scatterBlob(ctx: Ctx, span: Buffer, spanOffset: number, blob: NeededBlob): Promise<void> {
+  const size = plaintextLength(blob.loc);
+  await ctx.budget.acquire(size);
   try {
-    if (ctx.isRoot) await fsp.lchown(p, node.uid, node.gid);
-    if (node.type !== 'symlink') await fsp.chmod(p, unixPermOf(node.mode));
-    await fsp.lutimes(p, toSeconds(node.atime), toSeconds(node.mtime));
-  } catch (err) {
-    ctx.opts.onWarning?.(p.toString('utf8'), `cannot set metadata: ${(err as Error).message}`);
+    if (ctx.stop.failed) return;
+    const sealed = sealedIn(span, spanOffset, blob.loc);
+    const plain =
+      size < INLINE_BELOW
+        ? ctx.repo.decodeBlob(blob.loc, sealed)
+        : await ctx.repo.decodeBlobAsync(blob.loc, sealed);
+    if (ctx.stop.failed) return;
+    const skip = ctx.opts.sparse === true && isZero(plain);
+    await Promise.all(blob.targets.map((t) => ctx.writer.write(t.file, t.offset, plain, skip)));
+    ctx.counters.bytes += plain.length * blob.targets.length;
+  } finally {
+    ctx.budget.release(size);
   }
 }
 
-async function writeFile(ctx: Ctx, p: Buffer, node: TreeNode): Promise<void> {
-  const fh = await fsp.open(p, 'w', 0o600);
-  let pos = 0;
-  const ids = node.content ?? [];
-  const loads: Promise<Buffer>[] = [];
-  const load = (i: number) => {
-    if (i < ids.length && !loads[i]) {
-      loads[i] = ctx.repo.loadBlob('data', ids[i]);
-      loads[i].catch(() => undefined); // observed in order below
-    }
-  };
+/** Reads each needed range of a pack once and scatters its blobs. */
+async function restorePack(ctx: Ctx, job: PackJob): Promise<void> {
+  for (const span of job.spans) {
+    if (ctx.stop.failed) return;
+    const bytes = await readSpan(ctx.repo, job.packId, span);
+    await forEachSettled(span.blobs, BLOBS_AT_ONCE, ctx.stop, (b) => scatterBlob(ctx, bytes, span.offset, b));
+  }
+}
+
+/** Writes every regular file of the plan; on failure removes the unfinished ones. */
+async function writeFiles(ctx: Ctx, plan: RestorePlan, packs: PackJob[]): Promise<void> {
   try {
-    for (let i = 0; i < ids.length; i++) {
-      for (let j = i; j < i + BLOBS_AHEAD; j++) load(j);
-      const blob = await loads[i];
-      delete loads[i];
-      if (!(ctx.opts.sparse && isZero(blob))) await fh.write(blob, 0, blob.length, pos);
-      pos += blob.length;
-      ctx.counters.bytes += blob.length;
-    }
-    await fh.truncate(pos);
+    const empty = plan.files.filter((f) => f.writes === 0);
+    await forEachSettled(empty, FILES_AT_ONCE, ctx.stop, (f) => ctx.writer.createEmpty(f));
+    await forEachSettled(packs, PACKS_AT_ONCE, ctx.stop, (job) => restorePack(ctx, job));
   } catch (err) {
-    await fh.close().catch(() => undefined);
-    await fsp.rm(p, { force: true }).catch(() => undefined);
+    ctx.writer.abort();
     throw err;
   }
-  await fh.close();
 }
 
-/** Re-reads a restored file and checks every chunk against its blob ID. */
-async function verifyFile(ctx: Ctx, p: Buffer, node: TreeNode): Promise<void> {
-  const fh = await fsp.open(p, 'r');
-  try {
-    let pos = 0;
-    for (const id of node.content ?? []) {
-      const loc = lookupBlob(ctx.repo.index, 'data', id);
-      if (!loc) fail('NOT_FOUND', `data blob ${id} is not in the index`);
-      const len = plaintextLength(loc);
-      const buf = Buffer.alloc(len);
-      const { bytesRead } = await fh.read(buf, 0, len, pos);
-      if (bytesRead !== len || createHash('sha256').update(buf).digest('hex') !== id) {
-        fail(
-          'INTEGRITY',
-          `verification failed: ${p.toString('utf8')} differs from the snapshot at offset ${pos}`,
-        );
-      }
-      pos += len;
-    }
-    if ((await fh.stat()).size !== pos)
-      fail('INTEGRITY', `verification failed: ${p.toString('utf8')} has the wrong size`);
-  } finally {
-    await fh.close();
-  }
-  ctx.counters.verifiedFiles++;
-}
-
-async function restoreEntry(ctx: Ctx, p: Buffer, node: TreeNode): Promise<void> {
+async function makeSpecial(ctx: Ctx, isRoot: boolean, { path: p, node }: PlannedEntry): Promise<void> {
   switch (node.type) {
-    case 'dir': {
-      await fsp.mkdir(p, { recursive: true, mode: 0o700 });
-      if (node.subtree) await restoreChildren(ctx, p, node.subtree);
-      ctx.counters.dirs++;
-      break;
-    }
-    case 'file': {
-      const key = `${node.deviceId ?? 0n}:${node.inode ?? 0n}`;
-      const linked = (node.links ?? 1n) > 1n;
-      const first = linked ? ctx.hardlinks.get(key) : undefined;
-      if (first) {
-        const target = await first;
-        await fsp.rm(p, { force: true });
-        await fsp.link(target, p);
-        ctx.counters.files++;
-        return;
-      }
-      let written!: (p: Buffer) => void;
-      let notWritten!: (err: unknown) => void;
-      if (linked) {
-        const done = new Promise<Buffer>((resolve, reject) => ((written = resolve), (notWritten = reject)));
-        done.catch(() => undefined);
-        ctx.hardlinks.set(key, done);
-      }
-      try {
-        await writeFile(ctx, p, node);
-      } catch (err) {
-        notWritten?.(err);
-        throw err;
-      }
-      written?.(p);
-      if (ctx.opts.verify) await verifyFile(ctx, p, node);
-      ctx.counters.files++;
-      break;
-    }
     case 'symlink':
-      await fsp.rm(p, { force: true });
-      await fsp.symlink(node.linktarget ?? Buffer.alloc(0), p);
+      fs.rmSync(p, { force: true });
+      fs.symlinkSync(node.linktarget ?? Buffer.alloc(0), p);
       break;
     case 'fifo':
-      await fsp.rm(p, { force: true });
+      fs.rmSync(p, { force: true });
       await run('mkfifo', ['--', p.toString('utf8')]).catch((err: Error) =>
         ctx.opts.onWarning?.(p.toString('utf8'), `cannot create fifo: ${err.message}`),
       );
@@ -208,20 +152,55 @@ async function restoreEntry(ctx: Ctx, p: Buffer, node: TreeNode): Promise<void> 
       ctx.opts.onWarning?.(p.toString('utf8'), `not restored: ${node.type} nodes are not supported`);
       return;
   }
-  await applyMetadata(ctx, p, node);
-}
-
-/** Restores a directory's entries: files a few at a time, subdirectories one after another. */
-async function restoreChildren(ctx: Ctx, dir: Buffer, subtree: string): Promise<void> {
-  const children = await loadTree(ctx.repo, subtree);
-  const files = children.filter((c) => c.type === 'file');
-  await forEachLimit(files, FILES_AT_ONCE, (child) => restoreEntry(ctx, join(dir, child.name), child));
-  for (const child of children)
-    if (child.type !== 'file') await restoreEntry(ctx, join(dir, child.name), child);
+  applyMetadata(ctx.opts, isRoot, p, node);
 }
 
 export function newRestoreCounters(): RestoreCounters {
   return { files: 0, dirs: 0, bytes: 0, verifiedFiles: 0 };
+}
+
+async function restoreInto(
+  repo: Repository,
+  node: TreeNode,
+  opts: RestoreOptions,
+  counters: RestoreCounters,
+) {
+  const isRoot = process.getuid?.() === 0;
+  const target = Buffer.from(opts.target);
+  fs.mkdirSync(target, { recursive: true, mode: 0o700 });
+  const listing = node.type === 'dir' && node.subtree ? await loadListing(repo, node.subtree) : undefined;
+  const plan = planRestore(repo.index, node, target, listing);
+  const packs = packJobs(repo.index, plan.files);
+  for (const d of plan.dirs) {
+    fs.mkdirSync(d.path, { recursive: true, mode: 0o700 });
+    counters.dirs++;
+  }
+  const ctx: Ctx = {
+    repo,
+    opts,
+    counters,
+    stop: { failed: false },
+    budget: new ByteBudget(BLOB_BYTES_AT_ONCE),
+    writer: new FileWriter({
+      verify: opts.verify === true,
+      isRoot,
+      index: repo.index,
+      onWarning: opts.onWarning,
+      onFinished: () => {
+        counters.files++;
+        if (opts.verify) counters.verifiedFiles++;
+      },
+    }),
+  };
+  await writeFiles(ctx, plan, packs);
+  for (const link of plan.links) {
+    fs.rmSync(link.path, { force: true });
+    fs.linkSync(link.target.path, link.path);
+    counters.files++;
+  }
+  for (const special of plan.specials) await makeSpecial(ctx, isRoot, special);
+  for (let i = plan.dirs.length - 1; i >= 0; i--)
+    applyMetadata(opts, isRoot, plan.dirs[i].path, plan.dirs[i].node);
 }
 
 /**
@@ -234,22 +213,12 @@ export async function restore(
   node: TreeNode,
   opts: RestoreOptions,
 ): Promise<RestoreCounters> {
-  const ctx: Ctx = {
-    repo,
-    opts,
-    counters: opts.counters ?? newRestoreCounters(),
-    isRoot: process.getuid?.() === 0,
-    hardlinks: new Map(),
-  };
-  const target = Buffer.from(opts.target);
+  const counters = opts.counters ?? newRestoreCounters();
   try {
-    await fsp.mkdir(target, { recursive: true, mode: 0o700 });
-    if (node.type === 'dir') {
-      if (node.subtree) await restoreChildren(ctx, target, node.subtree);
-    } else await restoreEntry(ctx, join(target, node.name), node);
+    await restoreInto(repo, node, opts, counters);
   } catch (err) {
     if (err instanceof HoldfastError) throw err;
     fail('IO', `restore into ${opts.target} failed: ${(err as Error).message}`, err);
   }
-  return ctx.counters;
+  return counters;
 }

@@ -103,7 +103,9 @@ export function open(key: MasterKey, sealed: Uint8Array, what = 'data'): Buffer 
   const expected = Buffer.from(macOf(key, iv, ct));
   if (!timingSafeEqual(expected, mac)) fail('INTEGRITY', `${what}: ciphertext verification failed`);
   const decipher = createDecipheriv('aes-256-ctr', key.encrypt, iv);
-  return Buffer.concat([decipher.update(ct), decipher.final()]);
+  const plain = decipher.update(ct);
+  const rest = decipher.final(); // empty for CTR: spare the copy a concat would make
+  return rest.length > 0 ? Buffer.concat([plain, rest]) : plain;
 }
 
 export interface ScryptParams {

@@ -58,6 +58,12 @@ function handle(req: WorkerRequest): { res: WorkerResponse; transfer: ArrayBuffe
       const out = owned(openBlob(keyOf(req.key), req.loc, req.data));
       return { res: { seq, ok: true, plain: out }, transfer: [out.buffer as ArrayBuffer] };
     }
+    case 'openMany': {
+      const key = keyOf(req.key);
+      const span = Buffer.from(req.data.buffer, req.data.byteOffset, req.data.length);
+      const plains = req.blobs.map((b) => owned(openBlob(key, b, span.subarray(b.at, b.at + b.length))));
+      return { res: { seq, ok: true, plains }, transfer: plains.map((p) => p.buffer as ArrayBuffer) };
+    }
     case 'verifyPack':
       return {
         res: { seq, ok: true, verdict: verifyPack(keyOf(req.key), req.id, req.data, req.blobs) },

@@ -9,7 +9,8 @@ import { fail, isHoldfastError } from '../errors.js';
 import { decodeIndex } from './index-file.js';
 import { addPacks } from './master-index.js';
 import { packSize, type PackedBlob, readPackHeader } from './pack.js';
-import { type PackVerdict, sameBlobs } from './pack-verify.js';
+import { readAndVerifyPacks, warmUpWorkers } from './check-read.js';
+import { sameBlobs } from './pack-verify.js';
 import { treesReaching, visitTrees } from './reachability.js';
 import type { Repository } from './repository.js';
 import { decodeSnapshot } from './snapshot.js';
@@ -47,6 +48,9 @@ export interface CheckReport {
   packsRead: number;
   bytesRead: number;
 }
+
+/** Pack headers being read at once in the structure check. */
+const HEADERS_AHEAD = 8;
 
 const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -93,6 +97,7 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
   const hints: string[] = [];
   const badTrees = new Set<string>();
   const badData = new Set<string>();
+  if (opts.readData) warmUpWorkers(repo);
 
   // 1. Index files, each on its own so one damaged file does not hide the others.
   const indexed = new Map<string, PackedBlob[]>();
@@ -122,6 +127,17 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
   // 2. Packs: present, of the right size, with a header that agrees with the index.
   const stored = new Map((await repo.backend.list('pack')).map((f) => [f.name, f.size]));
   const intact: string[] = [];
+  // Headers are read a few at a time ahead of the loop, which takes them in order.
+  const headerOf = (id: string, size: number) =>
+    readPackHeader(repo.key, id, size, (n) =>
+      repo.backend.load({ type: 'pack', name: id }, size - n, n),
+    ).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+  const toRead = [...indexed].filter(([id, blobs]) => stored.get(id) === packSize(blobs));
+  const headers = new Map<string, Promise<PackedBlob[] | Error>>();
+  const readAhead = () => {
+    for (const [id] of toRead.splice(0, HEADERS_AHEAD - headers.size))
+      headers.set(id, headerOf(id, stored.get(id) ?? 0));
+  };
   done = 0;
   for (const [id, blobs] of indexed) {
     const size = stored.get(id);
@@ -145,10 +161,12 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
       markBad(blobs, badTrees, badData);
       continue;
     }
+    readAhead();
+    const read = headers.get(id) ?? headerOf(id, size);
+    headers.delete(id);
     try {
-      const header = await readPackHeader(repo.key, id, size, (n) =>
-        repo.backend.load({ type: 'pack', name: id }, size - n, n),
-      );
+      const header = await read;
+      if (header instanceof Error) throw header;
       if (!sameBlobs(header, blobs)) throw new Error('its header does not match the index');
       intact.push(id);
     } catch (err) {
@@ -202,32 +220,25 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
   let packsRead = 0;
   let bytesRead = 0;
   if (opts.readData) {
-    // Packs are read and verified a few at a time (verification runs on the worker threads);
-    // findings are reported in pack order whatever order they finish in.
+    // Packs are read and verified several at a time (check-read.ts); findings come in pack order.
     const chosen = selectPacks(intact, opts.readData);
-    const inParallel = Math.max(2, repo.workerCount);
-    const verdicts = new Array<Promise<PackVerdict>>(chosen.length);
-    const start = (i: number) => {
-      const id = chosen[i];
-      verdicts[i] = repo.backend.load({ type: 'pack', name: id }).then((bytes) => {
-        bytesRead += bytes.length;
-        return repo.verifyPackData(id, bytes, indexed.get(id) ?? []);
-      });
-      verdicts[i].catch(() => undefined); // observed below, in order
-    };
-    for (let i = 0; i < Math.min(inParallel, chosen.length); i++) start(i);
-    for (let i = 0; i < chosen.length; i++) {
-      const verdict = await verdicts[i];
-      if (i + inParallel < chosen.length) start(i + inParallel);
-      const blobs = indexed.get(chosen[i]) ?? [];
-      errors.push(...verdict.problems);
-      markBad(
-        verdict.bad.map((j) => blobs[j]),
-        badTrees,
-        badData,
-      );
-      progress({ phase: 'read-data', done: ++packsRead, total: chosen.length, bytes: bytesRead });
-    }
+    await readAndVerifyPacks(
+      repo,
+      chosen,
+      (id) => indexed.get(id) ?? [],
+      (id) => stored.get(id) ?? 0,
+      (i, verdict, size) => {
+        bytesRead += size;
+        const blobs = indexed.get(chosen[i]) ?? [];
+        errors.push(...verdict.problems);
+        markBad(
+          verdict.bad.map((j) => blobs[j]),
+          badTrees,
+          badData,
+        );
+        progress({ phase: 'read-data', done: ++packsRead, total: chosen.length, bytes: bytesRead });
+      },
+    );
   }
 
   const rootList = [...roots.values()];

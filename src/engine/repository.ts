@@ -469,6 +469,32 @@ export class Repository {
     return asBuffer(r.plain);
   }
 
+  /**
+   * Opens several blobs of one range of a pack (`span`, read from pack offset `spanOffset`):
+   * on one worker in one message when the repository has workers, the range handed over
+   * without a copy when it owns its memory (it must not be used afterwards), else inline.
+   */
+  async decodeBlobsAsync(span: Buffer, spanOffset: number, locs: readonly BlobLocation[]): Promise<Buffer[]> {
+    const at = (loc: BlobLocation) => loc.offset - spanOffset;
+    if (!this.pool)
+      return locs.map((loc) => openBlob(this.key, loc, span.subarray(at(loc), at(loc) + loc.length)));
+    const data = span.byteOffset === 0 && span.byteLength === span.buffer.byteLength ? span : ownedCopy(span);
+    const blobs = locs.map((loc) => ({
+      type: loc.type,
+      id: loc.id,
+      uncompressedLength: loc.uncompressedLength,
+      packId: loc.packId,
+      at: at(loc),
+      length: loc.length,
+    }));
+    const r = await this.pool.run<{ plains: Uint8Array[] }>(
+      { op: 'openMany', key: this.workerKey, data, blobs },
+      [data.buffer as ArrayBuffer],
+    );
+    for (const loc of locs) this.turnover(loc.length);
+    return r.plains.map(asBuffer);
+  }
+
   /** Verifies a whole pack's bytes (check --read-data), on a worker thread when there are workers. */
   async verifyPackData(id: string, bytes: Buffer, blobs: readonly PackedBlob[]): Promise<PackVerdict> {
     this.turnover(bytes.length);

@@ -95,32 +95,53 @@ interface Ctx {
   budget: ByteBudget;
 }
 
-/** Opens one needed blob from its pack range and writes it wherever it goes. */
-async function scatterBlob(ctx: Ctx, span: Buffer, spanOffset: number, blob: NeededBlob): Promise<void> {
-  const size = plaintextLength(blob.loc);
-  await ctx.budget.acquire(size);
-  try {
-    if (ctx.stop.failed) return;
-    const sealed = sealedIn(span, spanOffset, blob.loc);
-    const plain =
-      size < INLINE_BELOW
-        ? ctx.repo.decodeBlob(blob.loc, sealed)
-        : await ctx.repo.decodeBlobAsync(blob.loc, sealed);
-    if (ctx.stop.failed) return;
-    const skip = ctx.opts.sparse === true && isZero(plain);
-    await Promise.all(blob.targets.map((t) => ctx.writer.write(t.file, t.offset, plain, skip)));
-    ctx.counters.bytes += plain.length * blob.targets.length;
-  } finally {
-    ctx.budget.release(size);
-  }
+/** Writes one opened blob wherever it goes. */
+async function scatter(ctx: Ctx, blob: NeededBlob, plain: Buffer): Promise<void> {
+  if (ctx.stop.failed) return;
+  const skip = ctx.opts.sparse === true && isZero(plain);
+  await Promise.all(blob.targets.map((t) => ctx.writer.write(t.file, t.offset, plain, skip)));
+  ctx.counters.bytes += plain.length * blob.targets.length;
 }
 
-/** Reads each needed range of a pack once and scatters its blobs. */
+/**
+ * Reads each needed range of a pack once and scatters its blobs: the small ones opened here,
+ * then the rest on a worker in one message that takes the range with it (no copy per blob).
+ */
 async function restorePack(ctx: Ctx, job: PackJob): Promise<void> {
   for (const span of job.spans) {
     if (ctx.stop.failed) return;
-    const bytes = await readSpan(ctx.repo, job.packId, span);
-    await forEachSettled(span.blobs, BLOBS_AT_ONCE, ctx.stop, (b) => scatterBlob(ctx, bytes, span.offset, b));
+    const size = span.blobs.reduce((n, b) => n + plaintextLength(b.loc), 0);
+    await ctx.budget.acquire(size);
+    try {
+      if (ctx.stop.failed) return;
+      const bytes = await readSpan(ctx.repo, job.packId, span);
+      const small = span.blobs.filter((b) => plaintextLength(b.loc) < INLINE_BELOW);
+      const large = span.blobs.filter((b) => plaintextLength(b.loc) >= INLINE_BELOW);
+      const opened = small.map((b) => ctx.repo.decodeBlob(b.loc, sealedIn(bytes, span.offset, b.loc)));
+      const rest = large.length
+        ? ctx.repo.decodeBlobsAsync(
+            bytes,
+            span.offset,
+            large.map((b) => b.loc),
+          )
+        : Promise.resolve([]);
+      rest.catch(() => undefined); // awaited below
+      await forEachSettled(
+        small.map((b, i) => [b, opened[i]] as const),
+        BLOBS_AT_ONCE,
+        ctx.stop,
+        ([b, plain]) => scatter(ctx, b, plain),
+      );
+      const plains = await rest;
+      await forEachSettled(
+        large.map((b, i) => [b, plains[i]] as const),
+        BLOBS_AT_ONCE,
+        ctx.stop,
+        ([b, plain]) => scatter(ctx, b, plain),
+      );
+    } finally {
+      ctx.budget.release(size);
+    }
   }
 }
 

@@ -17,11 +17,18 @@ export function workerKeyOf(key: MasterKey): WorkerKey {
   return Buffer.concat([key.encrypt, key.macK, key.macR]).toString('base64');
 }
 
+/** A blob inside a range of a pack sent whole: where it starts in that range, and its origin. */
+export interface SpanBlob extends BlobOrigin {
+  at: number;
+  length: number;
+}
+
 /** A job without its sequence number, as the pool's callers give it. */
 export type WorkerJob =
   | { op: 'hash'; data: Uint8Array }
   | { op: 'seal'; key: WorkerKey; data: Uint8Array; compress: boolean }
   | { op: 'open'; key: WorkerKey; data: Uint8Array; loc: BlobOrigin }
+  | { op: 'openMany'; key: WorkerKey; data: Uint8Array; blobs: SpanBlob[] }
   | { op: 'verifyPack'; key: WorkerKey; data: Uint8Array; id: string; blobs: PackedBlob[] };
 
 export type WorkerRequest = WorkerJob & { seq: number };
@@ -30,6 +37,7 @@ export type WorkerResult =
   | { id: string; data: Uint8Array }
   | { iv: Uint8Array; ciphertext: Uint8Array; mac: Uint8Array; uncompressedLength: number }
   | { plain: Uint8Array }
+  | { plains: Uint8Array[] }
   | { verdict: PackVerdict };
 
 export type WorkerResponse = { seq: number; profile?: StageTotals } & (

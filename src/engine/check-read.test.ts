@@ -1,0 +1,150 @@
+/**
+ * check --read-data's piecewise reading (check-read.ts) against verifyPack on the whole pack:
+ * for intact packs and for each kind of damage (a flipped byte in a blob, in the header, in
+ * the header's length, a truncated file) the verdicts are identical, with and without
+ * worker threads and whatever the piece size; the fast blob test agrees with openBlob.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { localBackend } from '../backends/local.js';
+import { pseudoRandomBytes } from '../testing/fixtures.js';
+import { makeTempDir, removeDir } from '../testing/tmp.js';
+import { planPieces, readAndVerifyPacks } from './check-read.js';
+import { blobIsIntact } from './check-verify.js';
+import type { PackedBlob } from './pack.js';
+import { type PackVerdict, verifyPack } from './pack-verify.js';
+import { initRepository, openRepository, type Repository } from './repository.js';
+import { backupStream } from './stream-backup.js';
+import { shutdownWorkers } from './worker-pool.js';
+
+const PW = Buffer.from('pieces');
+const KDF = { N: 1024, r: 8, p: 1 };
+
+async function* source(): AsyncGenerator<Buffer> {
+  for (let i = 0; i < 6; i++) yield pseudoRandomBytes(1_500_000, 50 + i);
+  yield Buffer.from('a line of text that compresses well\n'.repeat(120_000));
+}
+
+function packFile(dir: string, id: string): string {
+  return path.join(dir, 'data', id.slice(0, 2), id);
+}
+
+async function piecewise(
+  repo: Repository,
+  id: string,
+  size: number,
+  pieceBytes: number,
+): Promise<PackVerdict> {
+  const blobs = repo.index.packs.get(id) ?? [];
+  let out: PackVerdict | undefined;
+  await readAndVerifyPacks(
+    repo,
+    [id],
+    () => blobs,
+    () => size,
+    (_, v) => (out = v),
+    pieceBytes,
+  );
+  assert.ok(out);
+  return out;
+}
+
+describe('check --read-data piece by piece', () => {
+  let tmp: string;
+  let dir: string;
+  let packs: { id: string; size: number; blobs: PackedBlob[] }[];
+
+  before(async () => {
+    tmp = makeTempDir('check-read');
+    dir = path.join(tmp, 'repo');
+    await initRepository(localBackend(dir), PW, { scrypt: KDF });
+    const repo = await openRepository(localBackend(dir), PW, { workers: 0 });
+    await backupStream(repo, source(), 'data.bin', { hostname: 'h' });
+    const fresh = await openRepository(localBackend(dir), PW, { workers: 0 });
+    await fresh.loadIndex();
+    packs = [...fresh.index.packs].map(([id, blobs]) => ({
+      id,
+      size: fs.statSync(packFile(dir, id)).size,
+      blobs,
+    }));
+  });
+  after(async () => {
+    await shutdownWorkers();
+    removeDir(tmp);
+  });
+
+  test('a pack with several blobs is cut at blob boundaries, the header in the last piece', () => {
+    const big = packs.reduce((a, b) => (b.blobs.length > a.blobs.length ? b : a));
+    assert.ok(big.blobs.length >= 3, 'the test data makes a pack of several blobs');
+    const pieces = planPieces(big.blobs, big.size, 1);
+    assert.ok(pieces);
+    assert.equal(pieces.length, big.blobs.length);
+    assert.equal(pieces[0].start, 0);
+    assert.equal(pieces[pieces.length - 1].end, big.size);
+    for (let i = 1; i < pieces.length; i++) assert.equal(pieces[i].start, pieces[i - 1].end);
+    const gap = big.blobs.map((b) => (b.offset === 0 ? { ...b, offset: 1 } : b));
+    assert.equal(planPieces(gap, big.size, 1), undefined);
+  });
+
+  const damages: [string, (file: string, p: { size: number; blobs: PackedBlob[] }) => void][] = [
+    ['intact', () => undefined],
+    [
+      'a flipped byte in the middle blob',
+      (file, p) => {
+        const b = [...p.blobs].sort((x, y) => x.offset - y.offset)[Math.floor(p.blobs.length / 2)];
+        flip(file, b.offset + Math.floor(b.length / 2));
+      },
+    ],
+    ['a flipped byte in the header', (file, p) => flip(file, p.size - 10)],
+    ['a flipped byte in the header length', (file, p) => flip(file, p.size - 2)],
+    ['a header length that points before the pack', (file, p) => flip(file, p.size - 1, 0x80)],
+    ['a truncated pack', (file, p) => fs.truncateSync(file, p.size - 10)],
+  ];
+
+  for (const [name, damage] of damages) {
+    test(`${name}: the same verdict as verifyPack on the whole pack`, async () => {
+      const copy = path.join(tmp, name.replace(/\W+/g, '-'));
+      fs.cpSync(dir, copy, { recursive: true });
+      for (const p of packs) {
+        const file = packFile(copy, p.id);
+        fs.chmodSync(file, 0o600);
+        damage(file, p);
+      }
+      for (const workers of [0, 2]) {
+        const repo = await openRepository(localBackend(copy), PW, { workers });
+        await repo.loadIndex();
+        for (const p of packs) {
+          const expected = verifyPack(repo.key, p.id, fs.readFileSync(packFile(copy, p.id)), p.blobs);
+          if (name === 'intact') assert.deepEqual(expected, { problems: [], bad: [] });
+          else if (p.blobs.length > 1) assert.ok(expected.problems.length > 0, `${name} is found`);
+          for (const pieceBytes of [1, 64 * 1024, 1 << 20, Infinity]) {
+            const got = await piecewise(repo, p.id, p.size, pieceBytes);
+            assert.deepEqual(got, expected, `${name}, ${workers} workers, pieces of ${pieceBytes}`);
+          }
+        }
+      }
+    });
+  }
+
+  test('blobIsIntact accepts intact blobs and rejects damaged ones', async () => {
+    const repo = await openRepository(localBackend(dir), PW, { workers: 0 });
+    for (const p of packs) {
+      const bytes = fs.readFileSync(packFile(dir, p.id));
+      for (const b of p.blobs) {
+        const sealed = Buffer.from(bytes.subarray(b.offset, b.offset + b.length));
+        assert.ok(blobIsIntact(repo.key, sealed, b.uncompressedLength, b.id));
+        assert.ok(!blobIsIntact(repo.key, sealed, b.uncompressedLength, b.id.replace(/^./, 'x')));
+        sealed[sealed.length >> 1] ^= 1;
+        assert.ok(!blobIsIntact(repo.key, sealed, b.uncompressedLength, b.id));
+      }
+    }
+  });
+});
+
+function flip(file: string, at: number, mask = 1): void {
+  const bytes = fs.readFileSync(file);
+  bytes[at] ^= mask;
+  fs.writeFileSync(file, bytes);
+}

@@ -8,7 +8,7 @@ import { isHoldfastError } from '../errors.js';
 import { blobId, openBlob, sealBlob } from './blob-codec.js';
 import type { MasterKey } from './crypto.js';
 import { collectGarbageEvery } from './gc-hint.js';
-import { verifyPack } from './pack-verify.js';
+import { verifyBlobs, verifyPack } from './pack-verify.js';
 import { drainTotals, profiling } from './profile.js';
 import type { WorkerKey, WorkerRequest, WorkerResponse } from './worker-protocol.js';
 
@@ -63,6 +63,13 @@ function handle(req: WorkerRequest): { res: WorkerResponse; transfer: ArrayBuffe
       const span = Buffer.from(req.data.buffer, req.data.byteOffset, req.data.length);
       const plains = req.blobs.map((b) => owned(openBlob(key, b, span.subarray(b.at, b.at + b.length))));
       return { res: { seq, ok: true, plains }, transfer: plains.map((p) => p.buffer as ArrayBuffer) };
+    }
+    case 'verifyBlobs': {
+      const piece = Buffer.from(req.data.buffer, req.data.byteOffset, req.data.length);
+      return {
+        res: { seq, ok: true, verdict: verifyBlobs(keyOf(req.key), req.id, piece, req.blobs) },
+        transfer: [],
+      };
     }
     case 'verifyPack':
       return {

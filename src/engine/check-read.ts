@@ -18,7 +18,7 @@ import {
   packHashProblem,
   type PackProblem,
   type PackVerdict,
-  PIECE_JOB,
+  verifyBlobs,
   verifyPack,
 } from './pack-verify.js';
 import { profiled } from './profile.js';
@@ -97,20 +97,26 @@ class PackReader {
   }
 
   /**
-   * verifyPack on a worker (the buffer moves there) or inline; `id` may name a piece job.
-   * Resolves once the job is handed over (when the budget allows), to its verdict's promise.
+   * Verifies a whole pack (`pack`) or only the blobs in a piece of one (`blobs`, offsets
+   * relative to the piece) on a worker (the buffer moves there) or inline. Resolves once the
+   * job is handed over (when the budget allows), to its verdict's promise.
    */
   private async submit(
+    what: 'pack' | 'blobs',
     id: string,
     bytes: Buffer,
     blobs: readonly PackedBlob[],
   ): Promise<{ verdict: Promise<PackVerdict> }> {
     const pool = this.repo.workerPool;
-    if (!pool) return { verdict: Promise.resolve(verifyPack(this.repo.key, id, bytes, blobs)) };
+    if (!pool) {
+      const verify = what === 'pack' ? verifyPack : verifyBlobs;
+      return { verdict: Promise.resolve(verify(this.repo.key, id, bytes, blobs)) };
+    }
     const n = bytes.length;
     await this.budget.take(n);
     const data = transferable(bytes);
-    const job = { op: 'verifyPack' as const, key: this.workerKey, data, id, blobs: [...blobs] };
+    const op = what === 'pack' ? ('verifyPack' as const) : ('verifyBlobs' as const);
+    const job = { op, key: this.workerKey, data, id, blobs: [...blobs] };
     const verdict = pool
       .run<{ verdict: PackVerdict }>(job, [data.buffer as ArrayBuffer])
       .then((r) => r.verdict)
@@ -130,7 +136,7 @@ class PackReader {
   ): Promise<{ size: number; verdict: Promise<PackVerdict> }> {
     const bytes = await this.load(id);
     const size = bytes.length;
-    const { verdict } = await this.submit(id, bytes, blobs);
+    const { verdict } = await this.submit('pack', id, bytes, blobs);
     return { size, verdict };
   }
 
@@ -165,7 +171,8 @@ class PackReader {
       profiled('hash', bytes.length, () => hash.update(bytes));
       if (last) header = headerProblem(this.repo.key, id, bytes, blobs);
       const { verdict } = await this.submit(
-        PIECE_JOB + id,
+        'blobs',
+        id,
         bytes,
         piece.blobs.map((b) => b.blob),
       );
@@ -212,7 +219,8 @@ export function warmUpWorkers(repo: Repository): void {
   const key = workerKeyOf(repo.key);
   for (let i = 0; i < repo.workerCount; i++) {
     const data = new Uint8Array(0);
-    pool.run({ op: 'verifyPack', key, data, id: PIECE_JOB, blobs: [] }, [data.buffer]).catch(() => undefined); // a worker that cannot start fails the real jobs too
+    // A worker that cannot start fails the real jobs too.
+    pool.run({ op: 'verifyBlobs', key, data, id: '', blobs: [] }, [data.buffer]).catch(() => undefined);
   }
 }
 

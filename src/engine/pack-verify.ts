@@ -34,13 +34,6 @@ const errText = (err: unknown) => (err instanceof Error ? err.message : String(e
  */
 const turnover = collectGarbageEvery(4 * 1024 * 1024);
 
-/**
- * A verifyPack job whose ID starts with this verifies only the blobs (offsets relative to the
- * bytes given) of the pack named after the prefix: no pack hash, no header. The worker
- * protocol has one pack-verification job; a piece of a pack travels as that job so.
- */
-export const PIECE_JOB = 'blobs-of:';
-
 export function sameBlobs(a: readonly PackedBlob[], b: readonly PackedBlob[]): boolean {
   const key = (x: PackedBlob) => `${x.type}:${x.id}:${x.offset}:${x.length}:${x.uncompressedLength}`;
   const sa = a.map(key).sort();
@@ -111,7 +104,6 @@ export function verifyPack(
   blobs: readonly PackedBlob[],
 ): PackVerdict {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-  if (id.startsWith(PIECE_JOB)) return verifyBlobs(key, id.slice(PIECE_JOB.length), buf, blobs);
   const digest = profiled('hash', buf.length, () => createHash('sha256').update(buf).digest('hex'));
   const problems: PackProblem[] = [];
   for (const p of [packHashProblem(id, digest), headerProblem(key, id, buf, blobs)]) if (p) problems.push(p);

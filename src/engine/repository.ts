@@ -18,9 +18,8 @@ import {
   lookupBlob,
   type MasterIndex,
 } from './master-index.js';
-import { type BlobType, encodeHeader, type PackedBlob } from './pack.js';
+import { type BlobType, encodeHeader } from './pack.js';
 import { appendToSpool, discardSpool, finishSpool, openSpool, type PackSpool } from './pack-spool.js';
-import { type PackVerdict, verifyPack } from './pack-verify.js';
 import { formatPolynomial, isIrreducible, parsePolynomial, randomPolynomial } from './polynomial.js';
 import { collectGarbageEvery } from './gc-hint.js';
 import { profiledAsync } from './profile.js';
@@ -493,18 +492,6 @@ export class Repository {
     );
     for (const loc of locs) this.turnover(loc.length);
     return r.plains.map(asBuffer);
-  }
-
-  /** Verifies a whole pack's bytes (check --read-data), on a worker thread when there are workers. */
-  async verifyPackData(id: string, bytes: Buffer, blobs: readonly PackedBlob[]): Promise<PackVerdict> {
-    this.turnover(bytes.length);
-    if (!this.pool) return verifyPack(this.key, id, bytes, blobs);
-    const data = ownedCopy(bytes);
-    const r = await this.pool.run<{ verdict: PackVerdict }>(
-      { op: 'verifyPack', key: this.workerKey, data, id, blobs: [...blobs] },
-      [data.buffer as ArrayBuffer],
-    );
-    return r.verdict;
   }
 
   /** The worker pool, for tests that inject a failing worker. */

@@ -29,7 +29,9 @@ export type WorkerJob =
   | { op: 'seal'; key: WorkerKey; data: Uint8Array; compress: boolean }
   | { op: 'open'; key: WorkerKey; data: Uint8Array; loc: BlobOrigin }
   | { op: 'openMany'; key: WorkerKey; data: Uint8Array; blobs: SpanBlob[] }
-  | { op: 'verifyPack'; key: WorkerKey; data: Uint8Array; id: string; blobs: PackedBlob[] };
+  | { op: 'verifyPack'; key: WorkerKey; data: Uint8Array; id: string; blobs: PackedBlob[] }
+  /** Only the blobs (offsets relative to `data`, a piece of pack `id`): no pack hash, no header. */
+  | { op: 'verifyBlobs'; key: WorkerKey; data: Uint8Array; id: string; blobs: PackedBlob[] };
 
 export type WorkerRequest = WorkerJob & { seq: number };
 

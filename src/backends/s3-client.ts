@@ -3,8 +3,13 @@
  * (`s3:https://host/bucket/prefix`, `s3:http://…`, `s3:s3.amazonaws.com/bucket/prefix`), the
  * region and path-style choice, an SDK client (credentials from the AWS SDK's standard
  * chain unless given), and S3 errors turned into holdfast's typed errors without secrets.
+ *
+ * The AWS SDK takes about half a second of CPU to load, so it is never imported at the top
+ * level: `loadS3Sdk()` imports it on the first S3 request (memoised), and commands that use
+ * no S3 location never load it. Only its types are imported here (erased when compiling).
  */
-import { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { createRequire } from 'node:module';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { fail, HoldfastError } from '../errors.js';
 import { notFoundError, permanentError, transientError } from './backend-error.js';
 
@@ -76,19 +81,57 @@ function regionOf(endpoint: string): string | undefined {
   return m && m[1] !== 'external-1' ? m[1] : undefined;
 }
 
-export function makeS3Client(loc: S3Location, opts: S3ClientOptions = {}): S3Client {
-  return new S3Client({
+/** The AWS SDK's S3 module. */
+export type S3Sdk = typeof import('@aws-sdk/client-s3');
+
+let sdkLoading: Promise<S3Sdk> | undefined;
+let sdkLoaded: S3Sdk | undefined;
+
+/** The AWS SDK's S3 module, imported on first use (once per process). */
+export function loadS3Sdk(): Promise<S3Sdk> {
+  sdkLoading ??= import('@aws-sdk/client-s3').then((sdk) => (sdkLoaded = sdk));
+  return sdkLoading;
+}
+
+/**
+ * The SDK, loaded synchronously if no request has loaded it yet: for callers that need a
+ * client at once (`makeS3Client`, an S3 backend's `client`). The package is CommonJS, so
+ * this and `loadS3Sdk()` share one module instance.
+ */
+function s3SdkNow(): S3Sdk {
+  sdkLoaded ??= createRequire(import.meta.url)('@aws-sdk/client-s3') as S3Sdk;
+  return sdkLoaded;
+}
+
+/**
+ * The client settings for a location, computed without the SDK, so that a bad endpoint is
+ * reported when the location is opened rather than on its first request.
+ */
+export function s3ClientConfig(loc: S3Location, opts: S3ClientOptions = {}): S3ClientConfig {
+  return {
     endpoint: loc.endpoint,
     region: opts.region ?? regionOf(loc.endpoint) ?? 'us-east-1',
     forcePathStyle: opts.pathStyle ?? !isAwsEndpoint(loc.endpoint),
     ...(opts.credentials ? { credentials: opts.credentials } : {}),
     maxAttempts: 3,
-  });
+  };
 }
 
-/** The HTTP status and error name of an S3 failure, when it is one. */
+/** A client at once (the SDK is loaded synchronously if it is not yet). */
+export function makeS3Client(loc: S3Location, opts: S3ClientOptions = {}): S3Client {
+  return makeS3ClientNow(s3ClientConfig(loc, opts));
+}
+
+/** A client from `s3ClientConfig` at once (the SDK is loaded synchronously if it is not yet). */
+export function makeS3ClientNow(config: S3ClientConfig): S3Client {
+  return new (s3SdkNow().S3Client)(config);
+}
+
+/**
+ * The HTTP status and error name of an S3 failure, when it is one (an S3ServiceException
+ * carries both as `$metadata.httpStatusCode` and `name`).
+ */
 function s3Status(err: unknown): { status?: number; name: string } {
-  if (err instanceof S3ServiceException) return { status: err.$metadata?.httpStatusCode, name: err.name };
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
   return { status: e?.$metadata?.httpStatusCode, name: e?.name ?? '' };
 }

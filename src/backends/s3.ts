@@ -9,19 +9,12 @@
  * they carry no retention. `retainedUntil()` tells whether a file is still retained (the
  * object's own retain-until date, or else its LastModified + days); `remove()` of a retained
  * file fails with IMMUTABLE, and prune keeps such files (engine/prune.ts).
+ *
+ * The URL and options are checked when the backend is made; the AWS SDK is imported and the
+ * client built on the first request (s3-client.ts), so opening costs nothing until then.
  */
 import { createHash } from 'node:crypto';
-import {
-  CreateBucketCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type PutObjectCommandInput,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
 import { fail, HoldfastError, isHoldfastError } from '../errors.js';
 import {
   type Backend,
@@ -36,11 +29,14 @@ import { isPermanentError, transientError } from './backend-error.js';
 import {
   formatS3Location,
   isS3NotFound,
-  makeS3Client,
+  loadS3Sdk,
+  makeS3ClientNow,
   parseS3Url,
+  s3ClientConfig,
   type S3ClientOptions,
   s3Error,
   type S3Location,
+  type S3Sdk,
 } from './s3-client.js';
 
 export interface ImmutableOptions {
@@ -61,6 +57,7 @@ export interface S3BackendOptions extends S3ClientOptions {
 }
 
 export interface S3Backend extends Backend {
+  /** The SDK client; reading it before the first request builds it (loading the SDK) at once. */
   readonly client: S3Client;
   readonly bucket: string;
   /** Full object key of a file. */
@@ -75,30 +72,42 @@ export function s3Backend(url: string, opts: S3BackendOptions = {}): S3Backend {
   const immutable = opts.immutable;
   if (immutable && !(Number.isInteger(immutable.days) && immutable.days > 0))
     fail('INVALID_ARGUMENT', `immutable.days must be a whole number of days above 0, not ${immutable.days}`);
-  const client = opts.client ?? makeS3Client(loc, opts);
+  const config = s3ClientConfig(loc, opts);
+  let made: S3Client | undefined = opts.client;
+  let ready: Promise<{ sdk: S3Sdk; client: S3Client }> | undefined;
+  /** The SDK and the client, loaded and built on the first request. */
+  const sdkAndClient = () =>
+    (ready ??= (async () => {
+      const sdk = await loadS3Sdk();
+      made ??= new sdk.S3Client(config);
+      return { sdk, client: made };
+    })());
   const now = opts.now ?? Date.now;
   const bucket = loc.bucket;
   const base = loc.prefix ? `${loc.prefix}/` : '';
   const keyOf = (h: FileHandle) => base + relativePath(h);
   const location = formatS3Location(loc);
 
-  async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  async function call<T>(what: string, fn: (sdk: S3Sdk, client: S3Client) => Promise<T>): Promise<T> {
     try {
-      return await fn();
+      const c = await sdkAndClient();
+      return await fn(c.sdk, c.client);
     } catch (err) {
       throw s3Error(what, err);
     }
   }
 
   async function create(): Promise<void> {
+    const where = `cannot reach bucket ${bucket} at ${loc.endpoint}`;
+    const { sdk, client } = await call(where, async (sdk, client) => ({ sdk, client }));
     try {
-      await client.send(new HeadBucketCommand({ Bucket: bucket }));
+      await client.send(new sdk.HeadBucketCommand({ Bucket: bucket }));
     } catch (err) {
-      if (!isS3NotFound(err)) throw s3Error(`cannot reach bucket ${bucket} at ${loc.endpoint}`, err);
+      if (!isS3NotFound(err)) throw s3Error(where, err);
       const region = await client.config.region();
       await call(`cannot create bucket ${bucket}`, () =>
         client.send(
-          new CreateBucketCommand({
+          new sdk.CreateBucketCommand({
             Bucket: bucket,
             ...(immutable ? { ObjectLockEnabledForBucket: true } : {}),
             ...(region && region !== 'us-east-1'
@@ -131,8 +140,8 @@ export function s3Backend(url: string, opts: S3BackendOptions = {}): S3Backend {
       input.ObjectLockMode = immutable.mode ?? 'GOVERNANCE';
       input.ObjectLockRetainUntilDate = new Date(now() + immutable.days * DAY_MS);
     }
-    await call(`cannot save ${relativePath(h)} to ${location}`, () =>
-      client.send(new PutObjectCommand(input)),
+    await call(`cannot save ${relativePath(h)} to ${location}`, (sdk, client) =>
+      client.send(new sdk.PutObjectCommand(input)),
     );
   }
 
@@ -145,8 +154,10 @@ export function s3Backend(url: string, opts: S3BackendOptions = {}): S3Backend {
           ? `bytes=${offset}-`
           : undefined;
     const what = `cannot load ${relativePath(h)} from ${location}`;
-    const bytes = await call(what, async () => {
-      const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: keyOf(h), Range: range }));
+    const bytes = await call(what, async (sdk, client) => {
+      const res = await client.send(
+        new sdk.GetObjectCommand({ Bucket: bucket, Key: keyOf(h), Range: range }),
+      );
       if (!res.Body) throw transientError(`${what}: empty response`);
       const got = Buffer.from(await res.Body.transformToByteArray());
       // Some S3 stand-ins answer a range with more than asked (s3rver: "bytes=0-0" gives it
@@ -167,8 +178,8 @@ export function s3Backend(url: string, opts: S3BackendOptions = {}): S3Backend {
   }
 
   async function head(h: FileHandle) {
-    return call(`${relativePath(h)} at ${location}`, () =>
-      client.send(new HeadObjectCommand({ Bucket: bucket, Key: keyOf(h) })),
+    return call(`${relativePath(h)} at ${location}`, (sdk, client) =>
+      client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: keyOf(h) })),
     );
   }
 
@@ -183,9 +194,9 @@ export function s3Backend(url: string, opts: S3BackendOptions = {}): S3Backend {
     const out: FileInfo[] = [];
     let token: string | undefined;
     do {
-      const res = await call(`cannot list ${dir} at ${location}`, () =>
+      const res = await call(`cannot list ${dir} at ${location}`, (sdk, client) =>
         client.send(
-          new ListObjectsV2Command({
+          new sdk.ListObjectsV2Command({
             Bucket: bucket,
             Prefix: dir,
             ContinuationToken: token,
@@ -222,14 +233,17 @@ export function s3Backend(url: string, opts: S3BackendOptions = {}): S3Backend {
           `${relativePath(h)} is under Object Lock retention until ${until.toISOString()}: it cannot be removed before then`,
         );
     }
-    await call(`cannot remove ${relativePath(h)} from ${location}`, () =>
-      client.send(new DeleteObjectCommand({ Bucket: bucket, Key: keyOf(h) })),
+    await call(`cannot remove ${relativePath(h)} from ${location}`, (sdk, client) =>
+      client.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: keyOf(h) })),
     );
   }
 
   return {
     location,
-    client,
+    get client(): S3Client {
+      made ??= makeS3ClientNow(config);
+      return made;
+    },
     bucket,
     keyOf,
     create,
@@ -241,6 +255,10 @@ export function s3Backend(url: string, opts: S3BackendOptions = {}): S3Backend {
     retainedUntil,
     isNotFound: (err) => isHoldfastError(err, 'NOT_FOUND') || isS3NotFound(err),
     isPermanent: (err) => isHoldfastError(err, 'IMMUTABLE') || isPermanentError(err),
-    close: async () => client.destroy(),
+    close: async () => {
+      // Waits for a client still being built, so that none is left open behind the close.
+      if (ready) await ready.catch(() => undefined);
+      made?.destroy();
+    },
   };
 }

@@ -3,14 +3,14 @@
  * forms). Key authentication (a key file or ssh-agent), the server's key checked against a
  * known_hosts file, files written under a temporary name then renamed (posix-rename), and
  * `data/xx` directories made on demand. One connection, opened on first use and opened
- * again after it drops.
+ * again after it drops. The URL is checked when the backend is made; ssh2 itself is imported
+ * on the first connection (memoised), so commands that use no sftp location never load it.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import ssh2 from 'ssh2';
-import type { SFTPWrapper, Stats } from 'ssh2';
+import type { Client as SshClient, SFTPWrapper, Stats } from 'ssh2';
 import { fail, HoldfastError, isHoldfastError } from '../errors.js';
 import {
   type Backend,
@@ -89,8 +89,19 @@ export function parseSftpUrl(url: string): SftpTarget {
 const NO_SUCH_FILE = 2;
 const PERMISSION_DENIED = 3;
 
+type Ssh2 = typeof import('ssh2');
+
+let ssh2Loading: Promise<Ssh2> | undefined;
+
+/** The ssh2 module, imported on the first connection (once per process). */
+function loadSsh2(): Promise<Ssh2> {
+  // ssh2 is CommonJS: its exports are the namespace's `default` (typed as the module itself).
+  ssh2Loading ??= import('ssh2').then((m) => (m as unknown as { default: Ssh2 }).default);
+  return ssh2Loading;
+}
+
 interface Conn {
-  client: ssh2.Client;
+  client: SshClient;
   sftp: SFTPWrapper;
   fsync: boolean;
   posixRename: boolean;
@@ -123,7 +134,7 @@ export function sftpBackend(url: string, opts: SftpOptions = {}): Backend {
   const full = (h: FileHandle) => path.posix.join(root, relativePath(h));
   let conn: Promise<Conn> | undefined;
 
-  function readKey(): { privateKey?: Buffer; keyFile?: string } {
+  function readKey(ssh2: Ssh2): { privateKey?: Buffer; keyFile?: string } {
     const keyFile = opts.keyFile ?? defaultKeyFile();
     if (!keyFile) return {};
     let privateKey: Buffer;
@@ -142,8 +153,9 @@ export function sftpBackend(url: string, opts: SftpOptions = {}): Backend {
     return { privateKey, keyFile };
   }
 
-  function connect(): Promise<Conn> {
-    const { privateKey, keyFile } = readKey();
+  async function connect(): Promise<Conn> {
+    const ssh2 = await loadSsh2();
+    const { privateKey, keyFile } = readKey(ssh2);
     if (!privateKey && !opts.agent)
       fail(
         'INVALID_ARGUMENT',
@@ -238,7 +250,7 @@ export function sftpBackend(url: string, opts: SftpOptions = {}): Backend {
   }
 
   /** Forgets a connection that ended, so the next operation opens a new one. */
-  function drop(client: ssh2.Client): void {
+  function drop(client: SshClient): void {
     const current = conn;
     current?.then(
       (c) => {

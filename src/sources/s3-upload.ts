@@ -2,17 +2,11 @@
  * Uploads one object from a stream of buffers: a single PUT (with Content-MD5) up to the
  * part size, else a multipart upload in parts of that size, aborted on any failure so no
  * incomplete upload is left behind. Bodies are always sent as bytes of known length.
+ * The AWS SDK is imported on the first upload (s3-client.ts), not with this module.
  */
 import { createHash } from 'node:crypto';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  PutObjectCommand,
-  type PutObjectCommandInput,
-  type S3Client,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
+import type { PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
+import { loadS3Sdk } from '../backends/s3-client.js';
 
 /** The object's headers: content type, user metadata, cache control, … */
 export type ObjectHeaders = Pick<
@@ -32,6 +26,13 @@ export async function uploadObject(
   headers: ObjectHeaders,
   partSize = PART_SIZE,
 ): Promise<number> {
+  const {
+    AbortMultipartUploadCommand,
+    CompleteMultipartUploadCommand,
+    CreateMultipartUploadCommand,
+    PutObjectCommand,
+    UploadPartCommand,
+  } = await loadS3Sdk();
   let pending: Buffer[] = [];
   let pendingLength = 0;
   let uploadId: string | undefined;

@@ -10,21 +10,18 @@
  * versions, the version ID and delete markers. Restore reads that file, so keys come back
  * byte for byte. By hand: `restic dump latest /s3/<bucket>/<key>` gives one object's bytes.
  * Not captured: ACLs, tags, Object Lock settings, storage class, server-side encryption keys.
+ * The AWS SDK is imported when a backup or restore starts (s3-client.ts), not with this module.
  */
 import { createHash } from 'node:crypto';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  ListObjectVersionsCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import {
   formatS3Location,
-  makeS3Client,
+  loadS3Sdk,
   parseS3Url,
+  s3ClientConfig,
   type S3ClientOptions,
   s3Error,
+  type S3Sdk,
 } from '../backends/s3-client.js';
 import type { BackupResult } from '../engine/archiver.js';
 import type { Repository } from '../engine/repository.js';
@@ -96,12 +93,12 @@ interface Listed {
   lastModified?: Date;
 }
 
-async function listCurrent(client: S3Client, bucket: string, prefix: string): Promise<Listed[]> {
+async function listCurrent(sdk: S3Sdk, client: S3Client, bucket: string, prefix: string): Promise<Listed[]> {
   const out: Listed[] = [];
   let token: string | undefined;
   do {
     const res = await client.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
     );
     for (const o of res.Contents ?? [])
       if (o.Key !== undefined)
@@ -111,13 +108,13 @@ async function listCurrent(client: S3Client, bucket: string, prefix: string): Pr
   return out;
 }
 
-async function listVersions(client: S3Client, bucket: string, prefix: string): Promise<Listed[]> {
+async function listVersions(sdk: S3Sdk, client: S3Client, bucket: string, prefix: string): Promise<Listed[]> {
   const out: Listed[] = [];
   let keyMarker: string | undefined;
   let versionMarker: string | undefined;
   for (;;) {
     const res = await client.send(
-      new ListObjectVersionsCommand({
+      new sdk.ListObjectVersionsCommand({
         Bucket: bucket,
         Prefix: prefix,
         KeyMarker: keyMarker,
@@ -175,12 +172,14 @@ export async function backupS3(
 ): Promise<BackupResult> {
   const loc = parseS3Url(spec.url);
   const shown = formatS3Location(loc);
-  const client = opts.client ?? makeS3Client(loc, opts);
+  const config = s3ClientConfig(loc, opts);
+  const sdk = await loadS3Sdk();
+  const client = opts.client ?? new sdk.S3Client(config);
   const prefix = loc.prefix ? `${loc.prefix}/` : '';
   try {
     let listed: Listed[];
     try {
-      listed = await (spec.versions ? listVersions : listCurrent)(client, loc.bucket, prefix);
+      listed = await (spec.versions ? listVersions : listCurrent)(sdk, client, loc.bucket, prefix);
     } catch (err) {
       throw s3Error(`cannot list ${shown}`, err);
     }
@@ -212,7 +211,7 @@ export async function backupS3(
         let res;
         try {
           res = await client.send(
-            new GetObjectCommand({ Bucket: loc.bucket, Key: rec.key, VersionId: rec.versionId }),
+            new sdk.GetObjectCommand({ Bucket: loc.bucket, Key: rec.key, VersionId: rec.versionId }),
           );
         } catch (err) {
           throw s3Error(what, err);
@@ -301,7 +300,9 @@ export async function restoreS3(
   const doc = await readS3Metadata(repo, snap);
   const target = parseS3Url(opts.into);
   const shown = formatS3Location(target);
-  const client = opts.client ?? makeS3Client(target, opts);
+  const config = s3ClientConfig(target, opts);
+  const sdk = await loadS3Sdk();
+  const client = opts.client ?? new sdk.S3Client(config);
   const from = doc.prefix ? doc.prefix.length + 1 : 0;
   const targetKey = (key: string) => (target.prefix ? `${target.prefix}/` : '') + key.slice(from);
   const chosen = opts.versions
@@ -314,7 +315,7 @@ export async function restoreS3(
       const key = targetKey(rec.key);
       try {
         if (rec.deleteMarker) {
-          await client.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: key }));
+          await client.send(new sdk.DeleteObjectCommand({ Bucket: target.bucket, Key: key }));
           continue;
         }
         const body = verified(await snapshotFile(repo, snap, rec.path!), rec);

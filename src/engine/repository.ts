@@ -273,9 +273,7 @@ export class Repository {
     const done = this.store(type, plaintext, opts.knownId, opts.owned ?? false, hashed);
     const settled = done.then(
       () => undefined,
-      (err: unknown) => {
-        this.failure ??= err;
-      },
+      (err: unknown) => this.recordFailure(err),
     );
     this.inFlight.add(settled);
     void settled.finally(() => {
@@ -289,6 +287,20 @@ export class Repository {
 
   private throwIfFailed(): void {
     if (this.failure !== undefined) throw this.failure;
+  }
+
+  /**
+   * Keeps the first failure (every later save and flush throws it) and closes the packs being
+   * filled: nothing will finish them, and a long-running process must not keep their files.
+   */
+  private recordFailure(err: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = err;
+    for (const type of ['data', 'tree'] as const) {
+      const pack = this.openPacks[type];
+      this.openPacks[type] = undefined;
+      if (pack) void discardSpool(pack);
+    }
   }
 
   /** Hash, dedup decision (in order), seal, append to the open pack (in order). */
@@ -403,9 +415,7 @@ export class Repository {
         addPacks(this.index, [{ id, blobs: pack.blobs }]);
         for (const b of pack.blobs) this.pending[type].delete(b.id);
       })
-      .catch((err: unknown) => {
-        this.failure ??= err;
-      })
+      .catch((err: unknown) => this.recordFailure(err))
       .finally(() => this.uploads.delete(upload));
     this.uploads.add(upload);
     while (this.uploads.size >= this.uploadConcurrency) await Promise.race(this.uploads);

@@ -7,16 +7,15 @@
  * rejects is opened again by blob-codec's openBlob, which finds and words the error, so a
  * damaged blob is reported exactly as before.
  */
-import { type Cipher, createCipheriv, createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
+import { type Cipher, createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
 import zstd from 'zstd-napi/binding.js';
-import type { MasterKey } from './crypto.js';
+import { macCipherOf, type MasterKey, polyKeyOf } from './crypto.js';
 import { poly1305 } from './poly1305.js';
 
 const IV_LEN = 16;
 const MAC_LEN = 16;
 /** Bytes decrypted per call: small enough that the output comes from malloc's free lists. */
 const WINDOW = 64 * 1024;
-const CLAMP = Buffer.from('ffffff0ffcffff0ffcffff0ffcffff0f', 'hex');
 
 /** Scratch space of one thread: grows to the largest blob seen, then is reused. */
 let compressed: Buffer = Buffer.allocUnsafeSlow(0);
@@ -38,17 +37,10 @@ function grown(buf: Buffer, size: number): Buffer {
   return buf.length >= size ? buf : Buffer.allocUnsafeSlow(Math.ceil(size / MiB) * MiB);
 }
 
-/** The Poly1305 key of a box: clamped r || AES-128_k(IV), as restic derives it. */
+/** The Poly1305 key of a box, with one AES-128 cipher per key and one reused key buffer. */
 function macKeyOf(key: MasterKey, iv: Uint8Array): Buffer {
-  if (macCipher?.key !== key) {
-    const aes = createCipheriv('aes-128-ecb', key.macK, null);
-    aes.setAutoPadding(false);
-    macCipher = { key, aes };
-  }
-  const s = macCipher.aes.update(iv);
-  for (let i = 0; i < 16; i++) polyKey[i] = key.macR[i] & CLAMP[i];
-  polyKey.set(s, 16);
-  return polyKey;
+  if (macCipher?.key !== key) macCipher = { key, aes: macCipherOf(key) };
+  return polyKeyOf(key, iv, macCipher.aes, polyKey);
 }
 
 /**

@@ -2,7 +2,14 @@
  * restic's authenticated encryption (AES-256-CTR + Poly1305-AES) and its key derivation.
  * A sealed box is IV(16) || ciphertext || MAC(16); see restic-format.md §3.
  */
-import { createCipheriv, createDecipheriv, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import {
+  type Cipher,
+  createCipheriv,
+  createDecipheriv,
+  randomBytes,
+  scrypt,
+  timingSafeEqual,
+} from 'node:crypto';
 import { poly1305 } from './poly1305.js';
 import { fail } from '../errors.js';
 
@@ -44,14 +51,30 @@ export function isValidKey(key: MasterKey): boolean {
   );
 }
 
-function macOf(key: MasterKey, iv: Buffer, ciphertext: Uint8Array): Uint8Array {
+/** The AES-128 cipher under the MAC key k that polyKeyOf uses (one may serve many boxes). */
+export function macCipherOf(key: MasterKey): Cipher {
   const aes = createCipheriv('aes-128-ecb', key.macK, null);
   aes.setAutoPadding(false);
-  const s = aes.update(iv);
-  const polyKey = Buffer.alloc(32);
-  for (let i = 0; i < 16; i++) polyKey[i] = key.macR[i] & CLAMP[i];
-  s.copy(polyKey, 16);
-  return poly1305(ciphertext, polyKey);
+  return aes;
+}
+
+/**
+ * The Poly1305 key of a box, as restic derives it: clamped r || AES-128_k(IV), written into
+ * `out` (a 32-byte buffer the caller may reuse).
+ */
+export function polyKeyOf(
+  key: MasterKey,
+  iv: Uint8Array,
+  aes = macCipherOf(key),
+  out = Buffer.alloc(32),
+): Buffer {
+  for (let i = 0; i < 16; i++) out[i] = key.macR[i] & CLAMP[i];
+  out.set(aes.update(iv), 16);
+  return out;
+}
+
+function macOf(key: MasterKey, iv: Buffer, ciphertext: Uint8Array): Uint8Array {
+  return poly1305(ciphertext, polyKeyOf(key, iv));
 }
 
 function newIv(): Buffer {

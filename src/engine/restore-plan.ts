@@ -8,6 +8,7 @@
 import { fail } from '../errors.js';
 import { type BlobLocation, lookupBlob, type MasterIndex, plaintextLength } from './master-index.js';
 import type { TreeNode } from './node.js';
+import { type PackSpan, splitSpans } from './pack-span.js';
 
 /** A regular file to write (its first path when it has hard links in the snapshot). */
 export interface PlannedFile {
@@ -52,16 +53,9 @@ export interface NeededBlob {
   targets: BlobTarget[];
 }
 
-/** A byte range of a pack, read at once, and the blobs needed inside it (by offset). */
-export interface PackSpan<T extends { loc: BlobLocation } = NeededBlob> {
-  offset: number;
-  length: number;
-  blobs: T[];
-}
-
 export interface PackJob {
   packId: string;
-  spans: PackSpan[];
+  spans: PackSpan<NeededBlob>[];
 }
 
 /** A directory's entries and, for each subdirectory among them, its own listing. */
@@ -143,32 +137,6 @@ export function planRestore(
     if (listing) addEntries(plan, firstOfInode, index, target, listing);
   } else addEntries(plan, firstOfInode, index, target, { children: [node], subdirs: new Map() });
   return plan;
-}
-
-/** Limits of a span: blobs further apart than MAX_GAP, or a span longer than MAX_SPAN, split it. */
-export const MAX_GAP = 1024 * 1024;
-export const MAX_SPAN = 32 * 1024 * 1024;
-
-/** Splits the needed blobs of one pack into ranges to read (blobs sorted by offset). */
-export function splitSpans<T extends { loc: BlobLocation }>(
-  blobs: readonly T[],
-  maxGap = MAX_GAP,
-  maxSpan = MAX_SPAN,
-): PackSpan<T>[] {
-  const sorted = [...blobs].sort((a, b) => a.loc.offset - b.loc.offset);
-  const spans: PackSpan<T>[] = [];
-  let cur: PackSpan<T> | undefined;
-  for (const b of sorted) {
-    const end = b.loc.offset + b.loc.length;
-    if (cur && b.loc.offset - (cur.offset + cur.length) <= maxGap && end - cur.offset <= maxSpan) {
-      cur.length = Math.max(cur.length, end - cur.offset);
-      cur.blobs.push(b);
-    } else {
-      cur = { offset: b.loc.offset, length: b.loc.length, blobs: [b] };
-      spans.push(cur);
-    }
-  }
-  return spans;
 }
 
 /**

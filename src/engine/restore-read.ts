@@ -8,7 +8,8 @@ import { fail } from '../errors.js';
 import { type BlobLocation, lookupBlob } from './master-index.js';
 import type { TreeNode } from './node.js';
 import { profiledAsync } from './profile.js';
-import { type DirListing, type PackSpan, splitSpans } from './restore-plan.js';
+import { type PackSpan, splitSpans } from './pack-span.js';
+import type { DirListing } from './restore-plan.js';
 import type { Repository } from './repository.js';
 import { decodeTree } from './tree.js';
 

@@ -8,6 +8,7 @@
 import { fail, HoldfastError } from '../errors.js';
 import { type BlobLocation, lookupBlob } from './master-index.js';
 import type { TreeNode } from './node.js';
+import { splitSpans } from './pack-span.js';
 import { profiledAsync } from './profile.js';
 import type { Repository } from './repository.js';
 import { decodeTree, encodeTree } from './tree.js';
@@ -68,15 +69,16 @@ export function loadTreesBytes(repo: Repository, ids: readonly string[]): Map<st
     else byPack.set(loc.packId, [loc]);
   }
   for (const [packId, locs] of byPack) {
-    locs.sort((a, b) => a.offset - b.offset);
-    for (const run of contiguousRuns(locs)) {
-      const start = run[0].offset;
-      const end = run[run.length - 1].offset + run[run.length - 1].length;
-      const range = profiledAsync('read', end - start, () =>
-        repo.backend.load({ type: 'pack', name: packId }, start, end - start),
+    for (const span of splitSpans(
+      locs.map((loc) => ({ loc })),
+      MAX_GAP,
+      MAX_SPAN,
+    )) {
+      const range = profiledAsync('read', span.length, () =>
+        repo.backend.load({ type: 'pack', name: packId }, span.offset, span.length),
       );
-      for (const loc of run) {
-        const at = loc.offset - start;
+      for (const { loc } of span.blobs) {
+        const at = loc.offset - span.offset;
         out.set(
           loc.id,
           range.then((buf) => ({
@@ -88,26 +90,6 @@ export function loadTreesBytes(repo: Repository, ids: readonly string[]): Map<st
     }
   }
   return out;
-}
-
-/** Splits blobs sorted by offset into runs worth reading as one range. */
-function contiguousRuns(locs: readonly BlobLocation[]): BlobLocation[][] {
-  const runs: BlobLocation[][] = [];
-  let run: BlobLocation[] = [];
-  let runEnd = 0;
-  for (const loc of locs) {
-    const fits =
-      run.length > 0 && loc.offset - runEnd <= MAX_GAP && loc.offset + loc.length - run[0].offset <= MAX_SPAN;
-    if (!fits && run.length > 0) {
-      runs.push(run);
-      run = [];
-      runEnd = 0;
-    }
-    run.push(loc);
-    runEnd = Math.max(runEnd, loc.offset + loc.length);
-  }
-  if (run.length > 0) runs.push(run);
-  return runs;
 }
 
 /**

@@ -16,7 +16,8 @@ import {
 } from 'node:fs';
 import * as path from 'node:path';
 import { fail, isHoldfastError } from '../errors.js';
-import { saveChunked } from './chunk-saver.js';
+import { type ChunkedContent, saveChunked } from './chunk-saver.js';
+import { MIN_CHUNK } from './chunker.js';
 import { profiledAsync } from './profile.js';
 import { excludeMatcher, type ExcludeMatcher } from './exclude.js';
 import type { TreeNode } from './node.js';
@@ -185,30 +186,74 @@ function reuseUnchanged(ctx: WalkContext, node: TreeNode, old: ParentEntry | und
 const SYNC_READ_BELOW = 256 * 1024;
 
 /**
- * Reads a small file in one block of its expected size, then on to EOF in case it grew (an
- * exact-size block is handed on whole, so it is not copied again on the way to a worker).
+ * The buffer small files are read into. Reused: fresh memory costs a page fault per 4 KiB
+ * here, and the repository copies a small blob into its batch before it returns.
  */
-function* readSmallFile(fd: number, sizeHint: number): Generator<Buffer> {
-  let blockSize = sizeHint;
+let smallFileBuffer: Buffer | undefined;
+
+/**
+ * Reads a small file whole into smallFileBuffer (one read, unless it grew); a file that grew
+ * to a chunk's minimum size is no longer one chunk: what was read is then copied and the rest
+ * read in blocks, for the chunker.
+ */
+function readSmallFile(fd: number): { whole: Buffer } | { blocks: Iterable<Buffer> } {
+  const buf = (smallFileBuffer ??= Buffer.allocUnsafeSlow(MIN_CHUNK));
+  let got = 0;
   for (;;) {
-    const buf = Buffer.allocUnsafeSlow(Math.max(blockSize, 1));
+    const n = readSync(fd, buf, got, buf.length - got, null);
+    if (n === 0) return { whole: buf.subarray(0, got) };
+    got += n;
+    if (got === buf.length) return { blocks: readOn(fd, Buffer.from(buf)) };
+  }
+}
+
+function* readOn(fd: number, first: Buffer): Generator<Buffer> {
+  yield first;
+  for (;;) {
+    const buf = Buffer.allocUnsafeSlow(MIN_CHUNK);
     const n = readSync(fd, buf, 0, buf.length, null);
     if (n === 0) return;
-    yield n === buf.length ? buf : buf.subarray(0, n);
-    if (n < buf.length) return;
-    blockSize = 64 * 1024;
+    yield buf.subarray(0, n);
+  }
+}
+
+/** Stores a small file's content from an open descriptor (read synchronously, see above). */
+async function saveSmallFile(
+  ctx: WalkContext,
+  fd: number,
+  onBytes: (n: number) => void,
+): Promise<ChunkedContent> {
+  const read = readSmallFile(fd);
+  if ('blocks' in read) return saveChunked(ctx.repo, read.blocks, onBytes);
+  const data = read.whole;
+  onBytes(data.length);
+  if (data.length === 0) return { content: [], size: 0 };
+  const { id } = await ctx.repo.submitBlob('data', data); // copied before it returns
+  return { content: [await id], size: data.length };
+}
+
+/** Stores a file's content: its blob IDs, and its size as read. */
+async function saveContent(ctx: WalkContext, p: Buffer, sizeHint: number): Promise<ChunkedContent> {
+  const onBytes = (n: number) => (ctx.counters.bytesRead += n);
+  if (sizeHint < SYNC_READ_BELOW) {
+    const fd = openSync(p, 'r');
+    try {
+      return await saveSmallFile(ctx, fd, onBytes);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  const fh = await fsp.open(p, 'r');
+  try {
+    return await saveChunked(ctx.repo, readFileChunks(fh, ctx.signal, sizeHint), onBytes);
+  } finally {
+    await fh.close().catch(() => undefined);
   }
 }
 
 async function readContent(ctx: WalkContext, p: Buffer, node: TreeNode): Promise<string[] | undefined> {
-  const sizeHint = Number(node.size ?? 0n);
-  let fh: fsp.FileHandle | undefined;
-  let fd: number | undefined;
   try {
-    let blocks: Iterable<Buffer> | AsyncIterable<Buffer>;
-    if (sizeHint < SYNC_READ_BELOW) blocks = readSmallFile((fd = openSync(p, 'r')), sizeHint);
-    else blocks = readFileChunks((fh = await fsp.open(p, 'r')), ctx.signal, sizeHint);
-    const { content, size } = await saveChunked(ctx.repo, blocks, (n) => (ctx.counters.bytesRead += n));
+    const { content, size } = await saveContent(ctx, p, Number(node.size ?? 0n));
     node.size = BigInt(size);
     return content;
   } catch (err) {
@@ -216,9 +261,6 @@ async function readContent(ctx: WalkContext, p: Buffer, node: TreeNode): Promise
     if (ctx.signal?.aborted || isHoldfastError(err)) throw err;
     ctx.warn(p, (err as Error).message);
     return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-    await fh?.close().catch(() => undefined);
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { isHoldfastError } from '../errors.js';
+import { sealBatch } from './blob-batch.js';
 import { blobId, openBlob, sealBlob } from './blob-codec.js';
 import type { MasterKey } from './crypto.js';
 import { collectGarbageEvery } from './gc-hint.js';
@@ -18,6 +19,11 @@ if (!port) throw new Error('blob-worker.ts runs only as a worker thread');
 /** Test hook: HOLDFAST_TEST_WORKER_FAULT=throw fails every seal, =exit kills the thread on one. */
 const fault = process.env.HOLDFAST_TEST_WORKER_FAULT;
 const turnover = collectGarbageEvery(16 * 1024 * 1024);
+
+function injectFault(): void {
+  if (fault === 'exit') process.exit(3);
+  if (fault === 'throw') throw new Error('injected worker fault');
+}
 
 const keys = new Map<WorkerKey, MasterKey>();
 
@@ -45,14 +51,26 @@ function handle(req: WorkerRequest): { res: WorkerResponse; transfer: ArrayBuffe
     case 'hash':
       return { res: { seq, ok: true, id: blobId(req.data), data: req.data }, transfer: [] };
     case 'seal': {
-      if (fault === 'exit') process.exit(3);
-      if (fault === 'throw') throw new Error('injected worker fault');
+      injectFault();
       const { iv, ciphertext, mac, uncompressedLength } = sealBlob(keyOf(req.key), req.data, req.compress);
       const ct = owned(ciphertext);
+      // The IV and MAC are views of larger buffers: copied, so a message clones 16 bytes each.
       return {
-        res: { seq, ok: true, iv, ciphertext: ct, mac, uncompressedLength },
+        res: {
+          seq,
+          ok: true,
+          iv: new Uint8Array(iv),
+          ciphertext: ct,
+          mac: new Uint8Array(mac),
+          uncompressedLength,
+        },
         transfer: [ct.buffer as ArrayBuffer],
       };
+    }
+    case 'sealBatch': {
+      injectFault();
+      const r = sealBatch(keyOf(req.key), req.data, req.blobs, req.compress, req.out);
+      return { res: { seq, ok: true, ...r }, transfer: [] };
     }
     case 'open': {
       const out = owned(openBlob(keyOf(req.key), req.loc, req.data));

@@ -58,6 +58,15 @@ export function macCipherOf(key: MasterKey): Cipher {
   return aes;
 }
 
+/** One AES-128 cipher per key for polyKeyOf (ECB keeps no state between blocks). */
+const macCiphers = new WeakMap<MasterKey, Cipher>();
+
+function cachedMacCipher(key: MasterKey): Cipher {
+  let aes = macCiphers.get(key);
+  if (!aes) macCiphers.set(key, (aes = macCipherOf(key)));
+  return aes;
+}
+
 /**
  * The Poly1305 key of a box, as restic derives it: clamped r || AES-128_k(IV), written into
  * `out` (a 32-byte buffer the caller may reuse).
@@ -65,7 +74,7 @@ export function macCipherOf(key: MasterKey): Cipher {
 export function polyKeyOf(
   key: MasterKey,
   iv: Uint8Array,
-  aes = macCipherOf(key),
+  aes = cachedMacCipher(key),
   out = Buffer.alloc(32),
 ): Buffer {
   for (let i = 0; i < 16; i++) out[i] = key.macR[i] & CLAMP[i];
@@ -77,9 +86,18 @@ function macOf(key: MasterKey, iv: Buffer, ciphertext: Uint8Array): Uint8Array {
   return poly1305(ciphertext, polyKeyOf(key, iv));
 }
 
+/** Random bytes fetched ahead for IVs: one call per 256 boxes instead of one per box. */
+let ivPool = Buffer.alloc(0);
+let ivPoolUsed = 0;
+
+/** A fresh random IV (never all zero): a view of the pool, which is never written again. */
 function newIv(): Buffer {
   for (;;) {
-    const iv = randomBytes(IV_LEN);
+    if (ivPoolUsed === ivPool.length) {
+      ivPool = randomBytes(256 * IV_LEN);
+      ivPoolUsed = 0;
+    }
+    const iv = ivPool.subarray(ivPoolUsed, (ivPoolUsed += IV_LEN));
     if (iv.some((b) => b !== 0)) return iv;
   }
 }

@@ -6,7 +6,7 @@ import type { Backend } from '../backends/backend.js';
 import { pseudoRandomBytes } from '../testing/fixtures.js';
 import { CHEAP_KDF } from '../testing/repo.js';
 import { makeTempDir, removeDir } from '../testing/tmp.js';
-import { appendToSpool, finishSpool, openSpool } from './pack-spool.js';
+import { appendToSpool, copyToSpool, finishSpool, openSpool } from './pack-spool.js';
 import { initRepository, openRepository } from './repository.js';
 
 const PW = Buffer.from('spool');
@@ -35,7 +35,15 @@ test('a spooled pack reads back as exactly the bytes appended, small and large a
       pseudoRandomBytes(4, 4),
     ];
     const sp = await openSpool();
-    for (const p of parts) await appendToSpool(sp, p);
+    // Every third part is copied (its buffer then overwritten at once), the rest kept until written.
+    for (const [i, p] of parts.entries()) {
+      if (i % 3 !== 0) await appendToSpool(sp, p);
+      else {
+        const reused = Buffer.from(p);
+        await copyToSpool(sp, reused);
+        reused.fill(0xee);
+      }
+    }
     const back = await finishSpool(sp);
     assert.ok(back.equals(Buffer.concat(parts)));
   });

@@ -124,6 +124,19 @@ export async function appendToSpool(sp: PackSpool, bytes: Uint8Array): Promise<v
   sp.size += bytes.length;
 }
 
+/** Appends a copy of `bytes` (which the caller may reuse once this resolves) through the staging buffers. */
+export async function copyToSpool(sp: PackSpool, bytes: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    if (sp.staged === STAGE_SIZE) await flushStage(sp);
+    const n = Math.min(bytes.length - done, STAGE_SIZE - sp.staged);
+    sp.stage.set(bytes.subarray(done, done + n), sp.staged);
+    sp.staged += n;
+    sp.size += n;
+    done += n;
+  }
+}
+
 /** Writes what is staged, reads the whole pack back into a buffer of its own and closes the file. */
 export async function finishSpool(sp: PackSpool): Promise<Buffer> {
   try {

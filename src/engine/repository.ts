@@ -6,9 +6,18 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Backend, FileType } from '../backends/backend.js';
 import { fail } from '../errors.js';
+import { type BatchSlice, type SealedBatch, sealBatch } from './blob-batch.js';
 import { blobId, openBlob, type SealedBlob, sealBlob, sealedLength } from './blob-codec.js';
 import { decodeUnpacked, encodeUnpacked } from './compression.js';
-import { calibrateScrypt, type MasterKey, newMasterKey, open, type ScryptParams, seal } from './crypto.js';
+import {
+  calibrateScrypt,
+  type MasterKey,
+  newMasterKey,
+  open,
+  type ScryptParams,
+  SEAL_OVERHEAD,
+  seal,
+} from './crypto.js';
 import { decodeIndex, encodeIndex, type IndexedPack } from './index-file.js';
 import { addKey, openWithPassword } from './keys.js';
 import {
@@ -19,7 +28,14 @@ import {
   type MasterIndex,
 } from './master-index.js';
 import { type BlobType, encodeHeader } from './pack.js';
-import { appendToSpool, discardSpool, finishSpool, openSpool, type PackSpool } from './pack-spool.js';
+import {
+  appendToSpool,
+  copyToSpool,
+  discardSpool,
+  finishSpool,
+  openSpool,
+  type PackSpool,
+} from './pack-spool.js';
 import { formatPolynomial, isIrreducible, parsePolynomial, randomPolynomial } from './polynomial.js';
 import { collectGarbageEvery } from './gc-hint.js';
 import { profiledAsync } from './profile.js';
@@ -69,8 +85,47 @@ const INDEX_LOADS_AHEAD = 8;
 /**
  * Blobs smaller than this (whole small files) are hashed on the calling thread: hashing a few
  * kilobytes costs less than the round trip to a worker, and the caller learns the ID at once.
+ * Data blobs this small are then sealed in batches (blob-batch.ts). Only blobs of the same
+ * length can have the same ID, so the batched blobs' dedup decisions, taken at once, cannot
+ * race with those of larger blobs, taken in submission order.
  */
 const HASH_INLINE_BELOW = 256 * 1024;
+/** A batch of small data blobs is sealed once it holds this many bytes or blobs (or at flush). */
+const BATCH_BYTES = 1024 * 1024;
+const BATCH_BLOBS = 4096;
+
+/** The two buffers of a batch, in shared memory: a worker reads one and writes the other. */
+interface BatchBuffers {
+  input: Buffer;
+  output: Buffer;
+}
+
+function newBatchBuffers(): BatchBuffers {
+  const inputSize = BATCH_BYTES + HASH_INLINE_BELOW;
+  const outputSize = inputSize + BATCH_BLOBS * SEAL_OVERHEAD;
+  return {
+    input: Buffer.from(new SharedArrayBuffer(inputSize)),
+    output: Buffer.from(new SharedArrayBuffer(outputSize)),
+  };
+}
+
+/** Small data blobs gathered for one sealing job, and the promise of their append. */
+interface OpenBatch {
+  bufs: BatchBuffers;
+  used: number;
+  ids: string[];
+  slices: BatchSlice[];
+  appended: Promise<void>;
+  settle: { resolve: () => void; reject: (err: unknown) => void };
+}
+
+/** A blob being appended to a pack: its entry's fields and its plaintext length. */
+interface Appended {
+  id: string;
+  length: number;
+  uncompressedLength: number;
+  plainLength: number;
+}
 
 /** A copy of `b` that owns its whole ArrayBuffer, so it can be handed to a worker. */
 function ownedCopy(b: Uint8Array): Uint8Array {
@@ -176,6 +231,9 @@ export class Repository {
   private decided: Promise<void> = Promise.resolve();
   private readonly turnover = collectGarbageEvery(16 * 1024 * 1024);
   private appended: Promise<void> = Promise.resolve();
+  /** Small data blobs waiting to be sealed together, and buffers for the next batches. */
+  private openBatch: OpenBatch | undefined;
+  private readonly batchBuffers: BatchBuffers[] = [];
 
   constructor(
     readonly backend: Backend,
@@ -245,6 +303,7 @@ export class Repository {
    */
   async saveBlob(type: BlobType, plaintext: Buffer, knownId?: string): Promise<SaveResult> {
     const { done } = await this.submitBlob(type, plaintext, { knownId });
+    this.sendBatch(); // the caller waits for this blob: do not wait for the batch to fill
     return done;
   }
 
@@ -254,7 +313,8 @@ export class Repository {
    * as the blob is hashed (a caller building a tree needs no more: the snapshot is written
    * after flush(), which fails if any store failed); `done` resolves like saveBlob. With
    * `owned` the caller hands the buffer over (it must own its whole ArrayBuffer and not touch
-   * it again), which spares a copy on the way to a worker.
+   * it again), which spares a copy on the way to a worker. A small data blob is copied into a
+   * batch before the first await, so the caller may reuse its buffer at once.
    */
   async submitBlob(
     type: BlobType,
@@ -262,11 +322,16 @@ export class Repository {
     opts: { knownId?: string; owned?: boolean } = {},
   ): Promise<{ id: Promise<string>; done: Promise<SaveResult> }> {
     this.throwIfFailed();
-    const cost = plaintext.length;
-    while (this.inFlightBytes > 0 && this.inFlightBytes + cost > this.maxInFlight) {
-      await new Promise<void>((resolve) => this.admissionWaiters.push(resolve));
-      this.throwIfFailed();
+    if (type === 'data' && plaintext.length < HASH_INLINE_BELOW) {
+      const id = opts.knownId ?? blobId(plaintext);
+      const done = this.hasBlob('data', id)
+        ? Promise.resolve({ id, added: false })
+        : this.addToBatch(id, plaintext);
+      await this.admit(0);
+      return { id: Promise.resolve(id), done };
     }
+    const cost = plaintext.length;
+    await this.admit(cost);
     this.inFlightBytes += cost;
     let hashed!: (id: string) => void;
     const id = new Promise<string>((resolve) => (hashed = resolve));
@@ -278,11 +343,99 @@ export class Repository {
     this.inFlight.add(settled);
     void settled.finally(() => {
       this.inFlight.delete(settled);
-      this.inFlightBytes -= cost;
-      for (const wake of this.admissionWaiters.splice(0)) wake();
+      this.release(cost);
     });
     // A store that fails before hashing rejects `id` too.
     return { id: Promise.race([id, done.then((r) => r.id)]), done };
+  }
+
+  /**
+   * Waits until `cost` more bytes fit in flight, or nothing but the open batch is in flight
+   * (which only more submissions or a flush will send).
+   */
+  private async admit(cost: number): Promise<void> {
+    while (
+      this.inFlightBytes - (this.openBatch?.used ?? 0) > 0 &&
+      this.inFlightBytes + cost > this.maxInFlight
+    ) {
+      await new Promise<void>((resolve) => this.admissionWaiters.push(resolve));
+      this.throwIfFailed();
+    }
+  }
+
+  private release(bytes: number): void {
+    this.inFlightBytes -= bytes;
+    for (const wake of this.admissionWaiters.splice(0)) wake();
+  }
+
+  /** Copies a new small data blob into the open batch; sends the batch once it is full. */
+  private addToBatch(id: string, plaintext: Uint8Array): Promise<SaveResult> {
+    this.pending.data.add(id);
+    const b = (this.openBatch ??= this.newBatch());
+    b.bufs.input.set(plaintext, b.used);
+    b.slices.push({ at: b.used, length: plaintext.length });
+    b.ids.push(id);
+    b.used += plaintext.length;
+    this.inFlightBytes += plaintext.length;
+    const done = b.appended.then(() => ({ id, added: true }));
+    done.catch(() => undefined); // a failure is reported by flush()
+    if (b.used >= BATCH_BYTES || b.ids.length === BATCH_BLOBS) this.sendBatch();
+    return done;
+  }
+
+  private newBatch(): OpenBatch {
+    let settle!: OpenBatch['settle'];
+    const appended = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    appended.catch(() => undefined);
+    const bufs = this.batchBuffers.pop() ?? newBatchBuffers();
+    return { bufs, used: 0, ids: [], slices: [], appended, settle };
+  }
+
+  /** Seals the open batch (on a worker when there are workers) and appends it, in order. */
+  private sendBatch(): void {
+    const b = this.openBatch;
+    if (!b) return;
+    this.openBatch = undefined;
+    const prevAppended = this.appended;
+    let appended!: () => void;
+    this.appended = new Promise((resolve) => (appended = resolve));
+    const work = (async () => {
+      try {
+        const { input, output } = b.bufs;
+        const compress = this.compressData;
+        const sealed = this.pool
+          ? await this.pool.run<SealedBatch>({
+              op: 'sealBatch',
+              key: this.workerKey,
+              data: input,
+              out: output,
+              blobs: b.slices,
+              compress,
+            })
+          : sealBatch(this.key, input, b.slices, compress, output);
+        await prevAppended;
+        this.throwIfFailed();
+        const blobs = b.ids.map((id, i) => ({
+          id,
+          length: sealed.lengths[i],
+          uncompressedLength: sealed.uncompressed[i],
+          plainLength: b.slices[i].length,
+        }));
+        // Copied into the pack's staging buffer, so the batch's buffers can be reused at once.
+        await this.appendToPack('data', blobs, [], output.subarray(0, sealed.size));
+        this.batchBuffers.push(b.bufs);
+        if ((this.openPacks.data?.size ?? 0) >= this.packSize) await this.finishPack('data');
+      } finally {
+        void prevAppended.then(appended);
+      }
+    })();
+    work.then(b.settle.resolve, b.settle.reject);
+    const settled = work.catch((err: unknown) => this.recordFailure(err));
+    this.inFlight.add(settled);
+    void settled.finally(() => {
+      this.inFlight.delete(settled);
+      this.release(b.used);
+    });
   }
 
   private throwIfFailed(): void {
@@ -296,6 +449,12 @@ export class Repository {
   private recordFailure(err: unknown): void {
     if (this.failure !== undefined) return;
     this.failure = err;
+    const batch = this.openBatch;
+    this.openBatch = undefined;
+    if (batch) {
+      batch.settle.reject(err);
+      this.release(batch.used);
+    }
     for (const type of ['data', 'tree'] as const) {
       const pack = this.openPacks[type];
       this.openPacks[type] = undefined;
@@ -360,7 +519,13 @@ export class Repository {
       } else sealed = sealBlob(this.key, data, compress);
       await prevAppended;
       this.throwIfFailed();
-      await this.append(type, id, sealed, plainLength);
+      const entry = {
+        id,
+        length: sealedLength(sealed),
+        uncompressedLength: sealed.uncompressedLength,
+        plainLength,
+      };
+      await this.appendToPack(type, [entry], [sealed.iv, sealed.ciphertext, sealed.mac]);
       if ((this.openPacks[type]?.size ?? 0) >= this.packSize) await this.finishPack(type);
       return { id, added: true };
     } finally {
@@ -369,22 +534,28 @@ export class Repository {
     }
   }
 
-  private async append(type: BlobType, id: string, s: SealedBlob, plainLength: number): Promise<void> {
+  /**
+   * Appends sealed blobs to the open pack: `parts` (kept until the pack is written) and then
+   * `copied` (copied at once) hold them one after the other.
+   */
+  private async appendToPack(
+    type: BlobType,
+    blobs: readonly Appended[],
+    parts: readonly Uint8Array[],
+    copied?: Uint8Array,
+  ): Promise<void> {
     const pack = (this.openPacks[type] ??= await openSpool());
-    pack.blobs.push({
-      type,
-      id,
-      offset: pack.size,
-      length: sealedLength(s),
-      uncompressedLength: s.uncompressedLength,
-    });
-    await appendToSpool(pack, s.iv);
-    await appendToSpool(pack, s.ciphertext);
-    await appendToSpool(pack, s.mac);
-    this.stats.blobsAdded++;
-    this.stats.dataAdded += plainLength;
-    this.stats.dataAddedPacked += sealedLength(s);
-    this.turnover(plainLength);
+    let offset = pack.size;
+    for (const b of blobs) {
+      pack.blobs.push({ type, id: b.id, offset, length: b.length, uncompressedLength: b.uncompressedLength });
+      offset += b.length;
+      this.stats.blobsAdded++;
+      this.stats.dataAdded += b.plainLength;
+      this.stats.dataAddedPacked += b.length;
+      this.turnover(b.plainLength);
+    }
+    for (const p of parts) await appendToSpool(pack, p);
+    if (copied) await copyToSpool(pack, copied);
   }
 
   private async finishPack(type: BlobType): Promise<void> {
@@ -436,6 +607,7 @@ export class Repository {
 
   /** Uploads every open pack and writes the index that lists them. */
   async flush(): Promise<void> {
+    this.sendBatch();
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
     this.throwIfFailed();
     await this.finishPack('data');

@@ -1,5 +1,6 @@
 /** Messages between the blob pool (worker-pool.ts) and its worker threads (blob-worker.ts). */
 import type { ErrorCode } from '../errors.js';
+import type { BatchSlice, SealedBatch } from './blob-batch.js';
 import type { BlobOrigin } from './blob-codec.js';
 import type { MasterKey } from './crypto.js';
 import type { PackedBlob } from './pack.js';
@@ -27,6 +28,15 @@ export interface SpanBlob extends BlobOrigin {
 export type WorkerJob =
   | { op: 'hash'; data: Uint8Array }
   | { op: 'seal'; key: WorkerKey; data: Uint8Array; compress: boolean }
+  /** Seals `blobs` of `data` into `out` (blob-batch.ts); both are views of shared memory. */
+  | {
+      op: 'sealBatch';
+      key: WorkerKey;
+      data: Uint8Array;
+      out: Uint8Array;
+      blobs: BatchSlice[];
+      compress: boolean;
+    }
   | { op: 'open'; key: WorkerKey; data: Uint8Array; loc: BlobOrigin }
   | { op: 'openMany'; key: WorkerKey; data: Uint8Array; blobs: SpanBlob[] }
   | { op: 'verifyPack'; key: WorkerKey; data: Uint8Array; id: string; blobs: PackedBlob[] }
@@ -38,6 +48,7 @@ export type WorkerRequest = WorkerJob & { seq: number };
 export type WorkerResult =
   | { id: string; data: Uint8Array }
   | { iv: Uint8Array; ciphertext: Uint8Array; mac: Uint8Array; uncompressedLength: number }
+  | SealedBatch
   | { plain: Uint8Array }
   | { plains: Uint8Array[] }
   | { verdict: PackVerdict };

@@ -106,3 +106,69 @@ export function push(len: u32): u32 {
   }
   return n;
 }
+
+/** Room for candidate positions: between CUTS and BUF, half for each of two lanes. */
+export const MAX_CANDIDATES: u32 = (BUF - CUTS) >> 2;
+const LANE: u32 = MAX_CANDIDATES >> 1;
+
+/** Appends the byte at i to the digest. */
+@inline
+function append(d: u64, i: u32): u64 {
+  const top = <u32>(d >> shift);
+  return ((d << 8) | <u64>load<u8>(i)) ^ load<u64>(MOD + (top << 3));
+}
+
+/** Slides the window on by the byte at i (the byte at i - 64 leaves it). */
+@inline
+function roll(d: u64, i: u32): u64 {
+  return append(d ^ load<u64>(OUT + ((<u32>load<u8>(i - 64)) << 3)), i);
+}
+
+/**
+ * Candidate cut positions of len bytes at BUF, the first `context` of which only prime the
+ * window (the bytes before a block): every end e (counted from BUF) with e > context where
+ * the fingerprint of the 64 bytes before e has its low 20 bits zero. The fingerprint depends
+ * only on those 64 bytes, so blocks can be scanned apart and in any order; chunker-select.ts
+ * picks the cuts. `context` must be at least 64 (the caller pads with zeros, whose
+ * fingerprint is 0). Two halves are scanned in one loop (two independent chains keep the
+ * CPU busier). Writes positions at CUTS; returns how many, or MAX_CANDIDATES + 1 when there
+ * are more (degenerate data: the caller chunks in order).
+ */
+export function candidates(len: u32, context: u32): u32 {
+  const end = BUF + len;
+  const start = BUF + context;
+  const half = (end - start) >> 1;
+  const mid = start + half;
+  let d1: u64 = 0;
+  let d2: u64 = 0;
+  // Prime both chains with the 64 bytes before their first position (from an empty window).
+  for (let i = start - 64; i < start; i++) d1 = append(d1, i);
+  for (let i = mid - 64; i < mid; i++) d2 = append(d2, i);
+  let n1: u32 = 0;
+  let n2: u32 = 0;
+  for (let j: u32 = 0; j < half; j++) {
+    d1 = roll(d1, start + j);
+    d2 = roll(d2, mid + j);
+    if ((d1 & SPLIT_MASK) == 0) {
+      if (n1 == LANE) return MAX_CANDIDATES + 1;
+      store<u32>(CUTS + (n1 << 2), start + j + 1 - BUF);
+      n1++;
+    }
+    if ((d2 & SPLIT_MASK) == 0) {
+      if (n2 == LANE) return MAX_CANDIDATES + 1;
+      store<u32>(CUTS + ((LANE + n2) << 2), mid + j + 1 - BUF);
+      n2++;
+    }
+  }
+  for (let i = mid + half; i < end; i++) {
+    d2 = roll(d2, i);
+    if ((d2 & SPLIT_MASK) == 0) {
+      if (n2 == LANE) return MAX_CANDIDATES + 1;
+      store<u32>(CUTS + ((LANE + n2) << 2), i + 1 - BUF);
+      n2++;
+    }
+  }
+  // The second lane's positions follow the first lane's.
+  memory.copy(CUTS + (n1 << 2), CUTS + (LANE << 2), n2 << 2);
+  return n1 + n2;
+}

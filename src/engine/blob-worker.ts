@@ -10,7 +10,8 @@ import { blobId, openBlob, sealBlob } from './blob-codec.js';
 import type { MasterKey } from './crypto.js';
 import { collectGarbageEvery } from './gc-hint.js';
 import { verifyBlobs, verifyPack } from './pack-verify.js';
-import { drainTotals, profiling } from './profile.js';
+import { scanCandidates } from './chunker-wasm.js';
+import { drainTotals, profiled, profiling } from './profile.js';
 import type { WorkerKey, WorkerRequest, WorkerResponse } from './worker-protocol.js';
 
 const port = parentPort;
@@ -67,6 +68,12 @@ function handle(req: WorkerRequest): { res: WorkerResponse; transfer: ArrayBuffe
         transfer: [ct.buffer as ArrayBuffer],
       };
     }
+    case 'scan': {
+      const found = profiled('chunk', req.data.length, () =>
+        scanCandidates(BigInt(req.pol), req.data, req.context),
+      );
+      return { res: { seq, ok: true, candidates: found ?? null, data: req.data }, transfer: [] };
+    }
     case 'sealBatch': {
       injectFault();
       const r = sealBatch(keyOf(req.key), req.data, req.blobs, req.compress, req.out);
@@ -113,8 +120,8 @@ port.on('message', (req: WorkerRequest) => {
     };
   }
   if (profiling) out.res.profile = drainTotals();
-  // 'hash' hands the plaintext back so the next step can use it without a copy.
+  // 'hash' and 'scan' hand the plaintext back so the next step can use it without a copy.
   if (out.res.ok && 'data' in out.res) out.transfer.push(out.res.data.buffer as ArrayBuffer);
   port.postMessage(out.res, out.transfer);
-  turnover(req.op === 'hash' ? 0 : 'data' in req ? req.data.length : 0);
+  turnover(req.op === 'hash' || req.op === 'scan' ? 0 : 'data' in req ? req.data.length : 0);
 });

@@ -5,7 +5,7 @@
  * picks the kernel when `npm run build` produced it; HOLDFAST_CHUNKER=js forces JavaScript.
  */
 import { readFileSync } from 'node:fs';
-import { type Chunker, createChunker, MIN_CHUNK, tablesFor } from './chunker.js';
+import { type Chunker, createChunker, cutCandidates, MIN_CHUNK, tablesFor } from './chunker.js';
 
 interface Kernel {
   memory: { buffer: ArrayBuffer };
@@ -18,6 +18,7 @@ interface Kernel {
   getSkip(): number;
   reset(): void;
   push(len: number): number;
+  candidates(len: number, context: number): number;
 }
 
 interface WasmApi {
@@ -33,6 +34,10 @@ const CUTS = 4160;
 const BUF = 8192;
 const BUF_SIZE = 4 * 1024 * 1024;
 const WINDOW = 64;
+/** Room for candidate positions in the kernel's memory (its MAX_CANDIDATES). */
+const MAX_CANDIDATES = (BUF - CUTS) >> 2;
+/** The largest block scanCandidates takes (with up to 63 bytes of context before it). */
+export const MAX_SCAN_BLOCK = BUF_SIZE - WINDOW;
 
 function loadKernel(): Kernel | undefined {
   if (process.env.HOLDFAST_CHUNKER === 'js') return undefined;
@@ -117,4 +122,23 @@ export function createWasmChunker(pol: bigint): Chunker {
 /** The WebAssembly chunker when built, else the JavaScript one: the same cuts either way. */
 export function createFastChunker(pol: bigint): Chunker {
   return kernel ? createWasmChunker(pol) : createChunker(pol);
+}
+
+/**
+ * Candidate cut positions of a block (chunker.ts cutCandidates, on the kernel when built):
+ * undefined when there are too many to list (degenerate data; the caller chunks in order).
+ */
+export function scanCandidates(pol: bigint, block: Uint8Array, context: Uint8Array): number[] | undefined {
+  if (!kernel || block.length > MAX_SCAN_BLOCK) return cutCandidates(pol, block, context, MAX_CANDIDATES);
+  useTables(kernel, pol);
+  const mem = new Uint8Array(kernel.memory.buffer);
+  // The kernel wants 64 bytes before the block: zeros before a short context add nothing.
+  const pad = WINDOW - context.length;
+  mem.fill(0, BUF, BUF + pad);
+  mem.set(context, BUF + pad);
+  mem.set(block, BUF + WINDOW);
+  const n = kernel.candidates(WINDOW + block.length, WINDOW);
+  if (n > MAX_CANDIDATES) return undefined;
+  const found = new Uint32Array(kernel.memory.buffer, CUTS, n);
+  return Array.from(found, (e) => e - WINDOW);
 }

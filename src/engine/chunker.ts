@@ -143,3 +143,42 @@ export function createChunker(pol: bigint): Chunker {
     },
   };
 }
+
+/**
+ * Candidate cut positions of `block` (the reference for the WebAssembly kernel's
+ * `candidates`): every end e (counted from the block's start, 1..length) where the
+ * fingerprint of the 64 bytes before e has its low 20 bits zero, `context` holding the bytes
+ * before the block (up to 63, zeros before that; a stream's first block has none). The fingerprint is a function
+ * of those 64 bytes alone, so blocks can be scanned apart; chunker-select.ts picks the cuts.
+ * Undefined when there are more than `limit` (degenerate data, such as zeros).
+ */
+export function cutCandidates(
+  pol: bigint,
+  block: Uint8Array,
+  context: Uint8Array,
+  limit: number,
+): number[] | undefined {
+  const { outHi, outLo, modHi, modLo, topShift } = tablesFor(pol);
+  const win = new Uint8Array(WINDOW);
+  let w = 0;
+  let h = 0;
+  let l = 0;
+  const out: number[] = [];
+  const all = context.length + block.length;
+  for (let i = 0; i < all; i++) {
+    const b = i < context.length ? context[i] : block[i - context.length];
+    const old = win[w];
+    win[w] = b;
+    w = (w + 1) & (WINDOW - 1);
+    h ^= outHi[old];
+    l ^= outLo[old];
+    const top = h >>> topShift;
+    h = ((h << 8) | (l >>> 24)) ^ modHi[top];
+    l = ((l << 8) | b) ^ modLo[top];
+    if ((l & SPLIT_MASK) === 0 && i >= context.length) {
+      if (out.length === limit) return undefined;
+      out.push(i + 1 - context.length);
+    }
+  }
+  return out;
+}

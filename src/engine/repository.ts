@@ -38,7 +38,8 @@ import {
 } from './pack-spool.js';
 import { formatPolynomial, isIrreducible, parsePolynomial, randomPolynomial } from './polynomial.js';
 import { collectGarbageEvery } from './gc-hint.js';
-import { profiledAsync } from './profile.js';
+import { profiled, profiledAsync } from './profile.js';
+import { scanCandidates } from './chunker-wasm.js';
 import { defaultWorkerCount, sharedPool, type WorkerPool } from './worker-pool.js';
 import { type WorkerKey, workerKeyOf } from './worker-protocol.js';
 
@@ -136,6 +137,12 @@ function ownedCopy(b: Uint8Array): Uint8Array {
 
 function asBuffer(u: Uint8Array): Buffer {
   return Buffer.from(u.buffer, u.byteOffset, u.length);
+}
+
+/** A block of a stream and its candidate cuts (undefined: too many to list). */
+export interface ScannedBlock {
+  block: Buffer;
+  candidates: number[] | undefined;
 }
 
 export interface SaveStats {
@@ -615,6 +622,31 @@ export class Repository {
     await Promise.all(this.uploads);
     this.throwIfFailed();
     await this.writeIndex();
+  }
+
+  /**
+   * The chunker's candidate cuts in `block` (context: the up to 63 bytes before it), on a
+   * worker when the repository has workers; the block (which must own its whole memory)
+   * travels there and back without a copy, so use the one returned.
+   */
+  async scanCandidates(block: Buffer, context: Uint8Array): Promise<ScannedBlock> {
+    if (!this.pool)
+      return {
+        block,
+        candidates: profiled('chunk', block.length, () =>
+          scanCandidates(this.config.chunkerPolynomial, block, context),
+        ),
+      };
+    const r = await this.pool.run<{ candidates: number[] | null; data: Uint8Array }>(
+      {
+        op: 'scan',
+        pol: this.config.chunkerPolynomial.toString(),
+        data: block,
+        context: new Uint8Array(context),
+      },
+      [block.buffer as ArrayBuffer],
+    );
+    return { block: asBuffer(r.data), candidates: r.candidates ?? undefined };
   }
 
   /** Loads, decrypts, decompresses and verifies one blob. A damaged blob is an INTEGRITY error. */

@@ -27,6 +27,8 @@ export interface SpanBlob extends BlobOrigin {
 /** A job without its sequence number, as the pool's callers give it. */
 export type WorkerJob =
   | { op: 'hash'; data: Uint8Array }
+  /** The chunker's candidate cuts in `data` (chunker.ts cutCandidates); `data` comes back. */
+  | { op: 'scan'; pol: string; data: Uint8Array; context: Uint8Array }
   | { op: 'seal'; key: WorkerKey; data: Uint8Array; compress: boolean }
   /** Seals `blobs` of `data` into `out` (blob-batch.ts); both are views of shared memory. */
   | {
@@ -47,6 +49,7 @@ export type WorkerRequest = WorkerJob & { seq: number };
 
 export type WorkerResult =
   | { id: string; data: Uint8Array }
+  | { candidates: number[] | null; data: Uint8Array }
   | { iv: Uint8Array; ciphertext: Uint8Array; mac: Uint8Array; uncompressedLength: number }
   | SealedBatch
   | { plain: Uint8Array }

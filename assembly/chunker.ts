@@ -114,7 +114,7 @@ const LANE: u32 = MAX_CANDIDATES >> 1;
 /** Appends the byte at i to the digest. */
 function append(d: u64, i: u32): u64 {
   const top = <u32>(d >> shift);
-  return ((d << 8) | <u64>load<u8>(i)) ^ load<u64>(MOD + (top << 3));
+  return ((d << 8) | (<u64>load<u8>(i))) ^ load<u64>(MOD + (top << 3));
 }
 
 /** Slides the window on by the byte at i (the byte at i - 64 leaves it). */

@@ -16,6 +16,7 @@ import {
 } from 'node:fs';
 import * as path from 'node:path';
 import { fail, isHoldfastError } from '../errors.js';
+import { BLOCK_SIZE, releaseBlock, takeBlock } from './block-pool.js';
 import { type ChunkedContent, saveChunked } from './chunk-saver.js';
 import { MIN_CHUNK } from './chunker.js';
 import { profiledAsync } from './profile.js';
@@ -105,34 +106,35 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 }
 
 /**
- * Reads a file in blocks, one read ahead of the consumer (so reading overlaps chunking).
- * A file expected to be small is read in one block of its size (plus one byte to see EOF).
+ * Reads a file into pool blocks (block-pool.ts), one read ahead of the consumer (so reading
+ * overlaps chunking). The consumer owns (and releases) each block it is given.
  */
-async function* readFileChunks(
-  fh: fsp.FileHandle,
-  signal?: AbortSignal,
-  sizeHint = Infinity,
-  maxBlock = 2 * 1024 * 1024,
-): AsyncGenerator<Buffer> {
-  const blockSize = Math.max(4096, Math.min(maxBlock, sizeHint + 1));
+async function* readFileBlocks(fh: fsp.FileHandle, signal?: AbortSignal): AsyncGenerator<Buffer> {
   const readBlock = () =>
-    profiledAsync('read', blockSize, async () => {
-      const buf = Buffer.allocUnsafeSlow(blockSize);
-      const { bytesRead } = await fh.read(buf, 0, blockSize, null);
-      return bytesRead === blockSize ? buf : buf.subarray(0, bytesRead);
+    profiledAsync('read', BLOCK_SIZE, async () => {
+      const buf = takeBlock();
+      try {
+        const { bytesRead } = await fh.read(buf, 0, BLOCK_SIZE, null);
+        return buf.subarray(0, bytesRead);
+      } catch (err) {
+        releaseBlock(buf);
+        throw err;
+      }
     });
-  let next = readBlock();
+  let ahead: Promise<Buffer> | undefined = readBlock();
   try {
     for (;;) {
       signal?.throwIfAborted();
-      const buf = await next;
-      if (buf.length === 0) return;
-      next = readBlock();
+      const buf: Buffer = await ahead;
+      ahead = undefined;
+      if (buf.length === 0) return releaseBlock(buf);
+      ahead = readBlock();
       yield buf;
     }
   } finally {
-    // The file is closed after this; let the read in flight finish first.
-    await next.catch(() => undefined);
+    // The file is closed after this: let the read in flight finish, and give its block back.
+    const unused = await ahead?.catch(() => undefined);
+    if (unused) releaseBlock(unused);
   }
 }
 
@@ -245,7 +247,7 @@ async function saveContent(ctx: WalkContext, p: Buffer, sizeHint: number): Promi
   }
   const fh = await fsp.open(p, 'r');
   try {
-    return await saveChunked(ctx.repo, readFileChunks(fh, ctx.signal, sizeHint), onBytes);
+    return await saveChunked(ctx.repo, readFileBlocks(fh, ctx.signal), onBytes);
   } finally {
     await fh.close().catch(() => undefined);
   }

@@ -27,8 +27,22 @@ export interface BlobOrigin extends Pick<PackedBlob, 'type' | 'id' | 'uncompress
   packId: string;
 }
 
-export function blobId(plaintext: Uint8Array): string {
-  return profiled('hash', plaintext.length, () => createHash('sha256').update(plaintext).digest('hex'));
+/** A blob's ID: the SHA-256 of its plaintext, given whole or as its parts in order. */
+export function blobId(plaintext: Uint8Array | readonly Uint8Array[]): string {
+  if (!Array.isArray(plaintext)) {
+    const p = plaintext as Uint8Array;
+    return profiled('hash', p.length, () => createHash('sha256').update(p).digest('hex'));
+  }
+  const parts = plaintext as readonly Uint8Array[];
+  return profiled(
+    'hash',
+    parts.reduce((n, p) => n + p.length, 0),
+    () => {
+      const h = createHash('sha256');
+      for (const p of parts) h.update(p);
+      return h.digest('hex');
+    },
+  );
 }
 
 /** Compresses (when asked and when that makes it smaller), encrypts and authenticates a blob. */

@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { isHoldfastError } from '../errors.js';
 import { sealBatch } from './blob-batch.js';
-import { blobId, openBlob, sealBlob } from './blob-codec.js';
+import { blobId, openBlob, type SealedBlob, sealBlob } from './blob-codec.js';
 import type { MasterKey } from './crypto.js';
 import { collectGarbageEvery } from './gc-hint.js';
 import { verifyBlobs, verifyPack } from './pack-verify.js';
@@ -46,33 +46,58 @@ function owned(b: Buffer): Uint8Array {
   return out;
 }
 
+/** Where the parts of a blob are joined (reused: fresh memory costs a page fault per 4 KiB). */
+let gathered = Buffer.alloc(0);
+
+/** The parts of a blob as one buffer: the part itself when there is one, else the joined copy. */
+function gather(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  let n = 0;
+  for (const p of parts) n += p.length;
+  if (gathered.length < n) gathered = Buffer.allocUnsafeSlow(Math.max(n, 1024 * 1024));
+  let at = 0;
+  for (const p of parts) {
+    gathered.set(p, at);
+    at += p.length;
+  }
+  return gathered.subarray(0, n);
+}
+
+/** A sealed blob as a response: the ciphertext moves back; the IV and MAC are copied (16 bytes). */
+function sealed(seq: number, b: SealedBlob): { res: WorkerResponse; transfer: ArrayBuffer[] } {
+  const ct = owned(b.ciphertext);
+  return {
+    res: {
+      seq,
+      ok: true,
+      iv: new Uint8Array(b.iv),
+      ciphertext: ct,
+      mac: new Uint8Array(b.mac),
+      uncompressedLength: b.uncompressedLength,
+    },
+    transfer: [ct.buffer as ArrayBuffer],
+  };
+}
+
 function handle(req: WorkerRequest): { res: WorkerResponse; transfer: ArrayBuffer[] } {
   const seq = req.seq;
   switch (req.op) {
     case 'hash':
       return { res: { seq, ok: true, id: blobId(req.data), data: req.data }, transfer: [] };
-    case 'seal': {
+    case 'seal':
       injectFault();
-      const { iv, ciphertext, mac, uncompressedLength } = sealBlob(keyOf(req.key), req.data, req.compress);
-      const ct = owned(ciphertext);
-      // The IV and MAC are views of larger buffers: copied, so a message clones 16 bytes each.
-      return {
-        res: {
-          seq,
-          ok: true,
-          iv: new Uint8Array(iv),
-          ciphertext: ct,
-          mac: new Uint8Array(mac),
-          uncompressedLength,
-        },
-        transfer: [ct.buffer as ArrayBuffer],
-      };
-    }
+      return sealed(seq, sealBlob(keyOf(req.key), req.data, req.compress));
     case 'scan': {
       const found = profiled('chunk', req.data.length, () =>
         scanCandidates(BigInt(req.pol), req.data, req.context),
       );
-      return { res: { seq, ok: true, candidates: found ?? null, data: req.data }, transfer: [] };
+      return { res: { seq, ok: true, candidates: found ?? null }, transfer: [] };
+    }
+    case 'hashParts':
+      return { res: { seq, ok: true, id: blobId(req.parts) }, transfer: [] };
+    case 'sealParts': {
+      injectFault();
+      return sealed(seq, sealBlob(keyOf(req.key), gather(req.parts), req.compress));
     }
     case 'sealBatch': {
       injectFault();
@@ -120,8 +145,14 @@ port.on('message', (req: WorkerRequest) => {
     };
   }
   if (profiling) out.res.profile = drainTotals();
-  // 'hash' and 'scan' hand the plaintext back so the next step can use it without a copy.
+  // 'hash' hands the plaintext back so the next step can use it without a copy.
   if (out.res.ok && 'data' in out.res) out.transfer.push(out.res.data.buffer as ArrayBuffer);
   port.postMessage(out.res, out.transfer);
-  turnover(req.op === 'hash' || req.op === 'scan' ? 0 : 'data' in req ? req.data.length : 0);
+  turnover(
+    req.op === 'hash' || req.op === 'scan' || req.op === 'hashParts'
+      ? 0
+      : 'data' in req
+        ? req.data.length
+        : 0,
+  );
 });

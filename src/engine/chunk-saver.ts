@@ -1,121 +1,153 @@
 /**
  * Turns a byte stream into content-defined chunks and stores each as a data blob;
  * returns the blob IDs in order and the number of bytes read. Shared by file and stream
- * backups so both chunk exactly as restic does. Chunks are handed to the repository without
- * waiting for each to be stored, only for its ID (the repository's back-pressure bounds what
- * is in flight; its flush() reports a failed store before any snapshot is written).
+ * backups so both chunk exactly as restic does. The stream is held in pool blocks
+ * (block-pool.ts); each block's candidate cuts are found apart, on the worker threads when
+ * there are any (several blocks at once), and the cuts are picked in order
+ * (chunker-select.ts). A chunk is a list of views of the blocks, never a copy. Chunks are
+ * handed to the repository without waiting for each to be stored, only for its ID (the
+ * repository's back-pressure bounds what is in flight; its flush() reports a failed store
+ * before any snapshot is written).
  */
+import { BLOCK_SIZE, isPoolBlock, releaseBlock, retainBlock, takeBlock } from './block-pool.js';
 import { createFastChunker } from './chunker-wasm.js';
 import { createCutSelector } from './chunker-select.js';
-import { profiled } from './profile.js';
-import type { Repository, ScannedBlock } from './repository.js';
+import type { Repository } from './repository.js';
 
 export interface ChunkedContent {
   content: string[];
   size: number;
 }
 
-const ownsBuffer = (b: Buffer) => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
-
-/** Collects incoming buffers and hands out exact-length chunks, each owning its memory. */
-function byteQueue() {
+/**
+ * The stream's bytes not yet cut, as views of pool blocks; the queue holds one reference to
+ * each block until its last byte is taken.
+ */
+function blockQueue() {
   let parts: Buffer[] = [];
-  let length = 0;
   return {
     push(b: Buffer) {
       parts.push(b);
-      length += b.length;
     },
     /** The bytes queued, in order (not copied). */
     parts: () => parts,
-    take(n: number): Buffer {
-      let out: Buffer;
-      if (parts[0].length === n && ownsBuffer(parts[0])) out = parts.shift() as Buffer;
-      else {
-        out = Buffer.allocUnsafeSlow(n);
-        let pos = 0;
-        while (pos < n) {
-          const head = parts[0];
-          const want = Math.min(head.length, n - pos);
-          head.copy(out, pos, 0, want);
-          pos += want;
-          if (want === head.length) parts.shift();
-          else parts[0] = head.subarray(want);
+    /** The next `n` bytes as views; each view holds a reference to its block. */
+    take(n: number): Buffer[] {
+      const out: Buffer[] = [];
+      while (n > 0) {
+        const head = parts[0];
+        const want = Math.min(head.length, n);
+        const view = head.subarray(0, want);
+        retainBlock(view);
+        out.push(view);
+        n -= want;
+        if (want < head.length) parts[0] = head.subarray(want);
+        else {
+          parts.shift();
+          releaseBlock(head);
         }
       }
-      length -= n;
-      if (length === 0) parts = [];
       return out;
+    },
+    /** Drops what is queued (the stream failed). */
+    clear() {
+      for (const p of parts) releaseBlock(p);
+      parts = [];
     },
   };
 }
 
-/** Blocks smaller than this are gathered before a scan (a job costs tens of microseconds). */
-const SCAN_BLOCK = 1024 * 1024;
 /** Blocks being scanned at once, ahead of the cuts. */
 const SCANS_AHEAD = 3;
 /** Bytes of context a block's scan needs: the fingerprint's window less one. */
 const CONTEXT = 63;
 
-/** Regroups a stream into owned blocks of at least SCAN_BLOCK bytes (the last may be smaller). */
-async function* scanBlocks(source: AsyncIterable<Buffer> | Iterable<Buffer>): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = [];
-  let length = 0;
-  for await (const buf of source) {
-    if (buf.length === 0) continue;
-    if (length === 0 && buf.length >= SCAN_BLOCK && ownsBuffer(buf)) {
-      yield buf;
-      continue;
+/** The stream as pool blocks: pool blocks pass as they are, other buffers are copied into blocks. */
+async function* poolBlocks(source: AsyncIterable<Buffer> | Iterable<Buffer>): AsyncGenerator<Buffer> {
+  let block: Buffer | undefined;
+  let used = 0;
+  try {
+    for await (const buf of source) {
+      if (buf.length === 0) continue;
+      if (isPoolBlock(buf)) {
+        if (block) yield block.subarray(0, used);
+        block = undefined;
+        yield buf;
+        continue;
+      }
+      for (let at = 0; at < buf.length;) {
+        if (!block) {
+          block = takeBlock();
+          used = 0;
+        }
+        const n = buf.copy(block, used, at);
+        used += n;
+        at += n;
+        if (used === BLOCK_SIZE) {
+          yield block;
+          block = undefined;
+        }
+      }
     }
-    parts.push(buf);
-    length += buf.length;
-    if (length < SCAN_BLOCK) continue;
-    yield Buffer.concat(parts, length);
-    parts = [];
-    length = 0;
+    if (block) yield block.subarray(0, used);
+    block = undefined;
+  } finally {
+    if (block) releaseBlock(block);
   }
-  if (length > 0) yield Buffer.concat(parts, length);
 }
 
-/**
- * saveChunked with the chunker's scan on the worker threads: each block's candidate cuts are
- * found apart (several blocks at once), then the cuts are picked in order (chunker-select.ts).
- * A block with too many candidates (degenerate data) is chunked in order on this thread.
- */
-async function saveChunkedOnWorkers(
+export async function saveChunked(
   repo: Repository,
   source: AsyncIterable<Buffer> | Iterable<Buffer>,
   onBytes?: (n: number) => void,
 ): Promise<ChunkedContent> {
   const pol = repo.config.chunkerPolynomial;
   const selector = createCutSelector();
-  const queue = byteQueue();
+  const queue = blockQueue();
   const results: Promise<string>[] = [];
-  const scans: Promise<ScannedBlock>[] = [];
+  const scans: Promise<{ block: Buffer; candidates: number[] | undefined }>[] = [];
   let context = Buffer.alloc(0);
   let size = 0;
   const submit = async (cuts: readonly number[]) => {
-    for (const n of cuts) results.push((await repo.submitBlob('data', queue.take(n), { owned: true })).id);
+    for (const n of cuts) {
+      const parts = queue.take(n);
+      const release = () => parts.forEach(releaseBlock);
+      try {
+        const { id, done } = await repo.submitBlob('data', parts);
+        void done.then(release, release);
+        results.push(id);
+      } catch (err) {
+        release();
+        throw err;
+      }
+    }
   };
-  const settle = async (scan: Promise<ScannedBlock>) => {
-    const { candidates, block } = await scan;
+  const settle = async (scan: Promise<{ block: Buffer; candidates: number[] | undefined }>) => {
+    const { block, candidates } = await scan;
     queue.push(block);
     if (candidates) return submit(selector.next(candidates, block.length));
-    const inOrder = createFastChunker(pol); // starts where the current chunk starts
+    // Too many candidates to list (degenerate data): chunk in order from the current chunk's start.
+    const inOrder = createFastChunker(pol);
     const cuts = queue.parts().flatMap((p) => inOrder.push(p));
     selector.nextInOrder(cuts, block.length);
     return submit(cuts);
   };
+  const scanned = (block: Buffer, before: Buffer) =>
+    repo.scanCandidates(block, before).then(
+      (candidates) => ({ block, candidates }),
+      (err: unknown) => {
+        releaseBlock(block);
+        throw err;
+      },
+    );
   try {
-    for await (const block of scanBlocks(source)) {
-      const length = block.length; // the block moves to a worker
-      size += length;
-      const before = context;
-      context = Buffer.concat([context, block.subarray(-CONTEXT)]).subarray(-CONTEXT);
-      const scan = repo.scanCandidates(block, before);
+    for await (const block of poolBlocks(source)) {
+      size += block.length;
+      const scan = scanned(block, context);
       scan.catch(() => undefined); // settled in order below
       scans.push(scan);
-      onBytes?.(length);
+      context = Buffer.concat([context, block.subarray(-CONTEXT)]).subarray(-CONTEXT);
+      onBytes?.(block.length);
       if (scans.length > SCANS_AHEAD) await settle(scans.shift()!);
     }
     while (scans.length > 0) await settle(scans.shift()!);
@@ -124,36 +156,7 @@ async function saveChunkedOnWorkers(
   } finally {
     // Settle what was started even when reading failed, so no store is left unobserved.
     await Promise.allSettled([...scans, ...results]);
-  }
-  const content = await Promise.all(results);
-  return { content, size };
-}
-
-export async function saveChunked(
-  repo: Repository,
-  source: AsyncIterable<Buffer> | Iterable<Buffer>,
-  onBytes?: (n: number) => void,
-): Promise<ChunkedContent> {
-  if (repo.workerCount > 0) return saveChunkedOnWorkers(repo, source, onBytes);
-  const chunker = createFastChunker(repo.config.chunkerPolynomial);
-  const queue = byteQueue();
-  const results: Promise<string>[] = [];
-  const submit = async (n: number) =>
-    results.push((await repo.submitBlob('data', queue.take(n), { owned: true })).id);
-  let size = 0;
-  try {
-    for await (const buf of source) {
-      if (buf.length === 0) continue;
-      size += buf.length;
-      queue.push(buf);
-      for (const n of profiled('chunk', buf.length, () => chunker.push(buf))) await submit(n);
-      onBytes?.(buf.length);
-    }
-    const last = chunker.finish();
-    if (last) await submit(last);
-  } finally {
-    // Settle what was started even when reading failed, so no store is left unobserved.
-    await Promise.allSettled(results);
+    queue.clear();
   }
   const content = await Promise.all(results);
   return { content, size };

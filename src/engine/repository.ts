@@ -41,7 +41,7 @@ import { collectGarbageEvery } from './gc-hint.js';
 import { profiled, profiledAsync } from './profile.js';
 import { scanCandidates } from './chunker-wasm.js';
 import { defaultWorkerCount, sharedPool, type WorkerPool } from './worker-pool.js';
-import { type WorkerKey, workerKeyOf } from './worker-protocol.js';
+import { type WorkerJob, type WorkerKey, workerKeyOf } from './worker-protocol.js';
 
 export interface RepoConfig {
   version: number;
@@ -128,6 +128,11 @@ interface Appended {
   plainLength: number;
 }
 
+/** True when `b` views the whole of its ArrayBuffer (so it can move to a worker as it is). */
+function ownsMemory(b: Uint8Array): boolean {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
+}
+
 /** A copy of `b` that owns its whole ArrayBuffer, so it can be handed to a worker. */
 function ownedCopy(b: Uint8Array): Uint8Array {
   const out = new Uint8Array(b.length);
@@ -139,10 +144,23 @@ function asBuffer(u: Uint8Array): Buffer {
   return Buffer.from(u.buffer, u.byteOffset, u.length);
 }
 
-/** A block of a stream and its candidate cuts (undefined: too many to list). */
-export interface ScannedBlock {
-  block: Buffer;
-  candidates: number[] | undefined;
+/**
+ * A blob's plaintext: one buffer, or the views of shared memory (block-pool.ts) it is made
+ * of, in order.
+ */
+export type Plaintext = Uint8Array | readonly Uint8Array[];
+
+function plainLengthOf(p: Plaintext): number {
+  if (!Array.isArray(p)) return (p as Uint8Array).length;
+  let n = 0;
+  for (const part of p as readonly Uint8Array[]) n += part.length;
+  return n;
+}
+
+/** The parts of a plaintext that lies in shared memory (workers read it in place), else undefined. */
+function sharedParts(p: Plaintext): readonly Uint8Array[] | undefined {
+  if (Array.isArray(p)) return p as readonly Uint8Array[];
+  return (p as Uint8Array).buffer instanceof SharedArrayBuffer ? [p as Uint8Array] : undefined;
 }
 
 export interface SaveStats {
@@ -325,19 +343,20 @@ export class Repository {
    */
   async submitBlob(
     type: BlobType,
-    plaintext: Uint8Array,
+    plaintext: Plaintext,
     opts: { knownId?: string; owned?: boolean } = {},
   ): Promise<{ id: Promise<string>; done: Promise<SaveResult> }> {
     this.throwIfFailed();
-    if (type === 'data' && plaintext.length < HASH_INLINE_BELOW) {
-      const id = opts.knownId ?? blobId(plaintext);
+    const cost = plainLengthOf(plaintext);
+    if (type === 'data' && cost < HASH_INLINE_BELOW) {
+      const whole = Array.isArray(plaintext) ? Buffer.concat(plaintext) : (plaintext as Uint8Array);
+      const id = opts.knownId ?? blobId(whole);
       const done = this.hasBlob('data', id)
         ? Promise.resolve({ id, added: false })
-        : this.addToBatch(id, plaintext);
+        : this.addToBatch(id, whole);
       await this.admit(0);
       return { id: Promise.resolve(id), done };
     }
-    const cost = plaintext.length;
     await this.admit(cost);
     this.inFlightBytes += cost;
     let hashed!: (id: string) => void;
@@ -469,10 +488,13 @@ export class Repository {
     }
   }
 
-  /** Hash, dedup decision (in order), seal, append to the open pack (in order). */
+  /**
+   * Hash, dedup decision (in order), seal, append to the open pack (in order). Views of shared
+   * memory go to the workers as they are; other buffers move there (`owned`) or are copied.
+   */
   private async store(
     type: BlobType,
-    plaintext: Uint8Array,
+    plaintext: Plaintext,
     knownId: string | undefined,
     owned: boolean,
     hashed: (id: string) => void = () => undefined,
@@ -483,47 +505,58 @@ export class Repository {
     let appended!: () => void;
     this.decided = new Promise((resolve) => (decide = resolve));
     this.appended = new Promise((resolve) => (appended = resolve));
-    const plainLength = plaintext.length; // before the buffer moves to a worker
+    const plainLength = plainLengthOf(plaintext); // before the buffer moves to a worker
     try {
       const pool = plainLength >= INLINE_BELOW ? this.pool : undefined;
-      let data = plaintext;
+      // Shared parts go to a worker as they are; otherwise one buffer, moved there or copied.
+      const shared = pool && sharedParts(plaintext);
+      let data = shared
+        ? undefined
+        : Array.isArray(plaintext)
+          ? Buffer.concat(plaintext)
+          : (plaintext as Uint8Array);
       let id = knownId;
       if (id === undefined) {
-        if (pool && plainLength >= HASH_INLINE_BELOW) {
-          const sent =
-            owned && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
-              ? data
-              : ownedCopy(data);
+        if (shared) id = (await pool.run<{ id: string }>({ op: 'hashParts', parts: shared })).id;
+        else if (pool && plainLength >= HASH_INLINE_BELOW) {
+          const sent = owned && ownsMemory(data!) ? data! : ownedCopy(data!);
           const r = await pool.run<{ id: string; data: Uint8Array }>({ op: 'hash', data: sent }, [
             sent.buffer as ArrayBuffer,
           ]);
           id = r.id;
           data = r.data;
           owned = true;
-        } else id = blobId(data);
+        } else id = blobId(data!);
       }
       hashed(id);
       await prevDecided;
       if (this.hasBlob(type, id)) return { id, added: false };
       this.pending[type].add(id);
       decide();
-      const compress = data.length > 0 && (type === 'tree' ? this.config.version >= 2 : this.compressData);
+      const compress = plainLength > 0 && (type === 'tree' ? this.config.version >= 2 : this.compressData);
       let sealed: SealedBlob;
       if (pool) {
-        const sent = owned ? data : ownedCopy(data);
+        let job: WorkerJob;
+        const transfer: ArrayBuffer[] = [];
+        if (shared) job = { op: 'sealParts', key: this.workerKey, parts: shared, compress };
+        else {
+          const sent = owned ? data! : ownedCopy(data!);
+          job = { op: 'seal', key: this.workerKey, data: sent, compress };
+          transfer.push(sent.buffer as ArrayBuffer);
+        }
         const r = await pool.run<{
           iv: Uint8Array;
           ciphertext: Uint8Array;
           mac: Uint8Array;
           uncompressedLength: number;
-        }>({ op: 'seal', key: this.workerKey, data: sent, compress }, [sent.buffer as ArrayBuffer]);
+        }>(job, transfer);
         sealed = {
           iv: asBuffer(r.iv),
           ciphertext: asBuffer(r.ciphertext),
           mac: asBuffer(r.mac),
           uncompressedLength: r.uncompressedLength,
         };
-      } else sealed = sealBlob(this.key, data, compress);
+      } else sealed = sealBlob(this.key, data!, compress);
       await prevAppended;
       this.throwIfFailed();
       const entry = {
@@ -626,27 +659,20 @@ export class Repository {
 
   /**
    * The chunker's candidate cuts in `block` (context: the up to 63 bytes before it), on a
-   * worker when the repository has workers; the block (which must own its whole memory)
-   * travels there and back without a copy, so use the one returned.
+   * worker when the repository has workers (the block, a view of shared memory, is read in
+   * place); undefined when there are too many to list (chunker-wasm.ts scanCandidates).
    */
-  async scanCandidates(block: Buffer, context: Uint8Array): Promise<ScannedBlock> {
-    if (!this.pool)
-      return {
-        block,
-        candidates: profiled('chunk', block.length, () =>
-          scanCandidates(this.config.chunkerPolynomial, block, context),
-        ),
-      };
-    const r = await this.pool.run<{ candidates: number[] | null; data: Uint8Array }>(
-      {
-        op: 'scan',
-        pol: this.config.chunkerPolynomial.toString(),
-        data: block,
-        context: new Uint8Array(context),
-      },
-      [block.buffer as ArrayBuffer],
-    );
-    return { block: asBuffer(r.data), candidates: r.candidates ?? undefined };
+  async scanCandidates(block: Uint8Array, context: Uint8Array): Promise<number[] | undefined> {
+    const pol = this.config.chunkerPolynomial;
+    if (!this.pool || !(block.buffer instanceof SharedArrayBuffer))
+      return profiled('chunk', block.length, () => scanCandidates(pol, block, context));
+    const r = await this.pool.run<{ candidates: number[] | null }>({
+      op: 'scan',
+      pol: pol.toString(),
+      data: block,
+      context: new Uint8Array(context),
+    });
+    return r.candidates ?? undefined;
   }
 
   /** Loads, decrypts, decompresses and verifies one blob. A damaged blob is an INTEGRITY error. */
@@ -691,7 +717,7 @@ export class Repository {
     const at = (loc: BlobLocation) => loc.offset - spanOffset;
     if (!this.pool)
       return locs.map((loc) => openBlob(this.key, loc, span.subarray(at(loc), at(loc) + loc.length)));
-    const data = span.byteOffset === 0 && span.byteLength === span.buffer.byteLength ? span : ownedCopy(span);
+    const data = ownsMemory(span) ? span : ownedCopy(span);
     const blobs = locs.map((loc) => ({
       type: loc.type,
       id: loc.id,

@@ -27,8 +27,11 @@ export interface SpanBlob extends BlobOrigin {
 /** A job without its sequence number, as the pool's callers give it. */
 export type WorkerJob =
   | { op: 'hash'; data: Uint8Array }
-  /** The chunker's candidate cuts in `data` (chunker.ts cutCandidates); `data` comes back. */
+  /** The chunker's candidate cuts in `data`, a view of shared memory (chunker.ts cutCandidates). */
   | { op: 'scan'; pol: string; data: Uint8Array; context: Uint8Array }
+  /** A blob's ID and its sealing from `parts`, views of shared memory (block-pool.ts). */
+  | { op: 'hashParts'; parts: readonly Uint8Array[] }
+  | { op: 'sealParts'; key: WorkerKey; parts: readonly Uint8Array[]; compress: boolean }
   | { op: 'seal'; key: WorkerKey; data: Uint8Array; compress: boolean }
   /** Seals `blobs` of `data` into `out` (blob-batch.ts); both are views of shared memory. */
   | {
@@ -49,7 +52,8 @@ export type WorkerRequest = WorkerJob & { seq: number };
 
 export type WorkerResult =
   | { id: string; data: Uint8Array }
-  | { candidates: number[] | null; data: Uint8Array }
+  | { id: string }
+  | { candidates: number[] | null }
   | { iv: Uint8Array; ciphertext: Uint8Array; mac: Uint8Array; uncompressedLength: number }
   | SealedBatch
   | { plain: Uint8Array }

@@ -14,6 +14,16 @@ const KEEP = 24;
 const free: SharedArrayBuffer[] = [];
 const refs = new WeakMap<ArrayBufferLike, number>();
 
+/** Free blocks kept now (tests watch the pool). */
+export function freeBlocks(): number {
+  return free.length;
+}
+
+/** Lets go of the free blocks (a long-running process between backups). */
+export function drainBlockPool(): void {
+  free.length = 0;
+}
+
 /** A block of BLOCK_SIZE bytes with one reference (its taker's). */
 export function takeBlock(): Buffer {
   const mem = free.pop() ?? new SharedArrayBuffer(BLOCK_SIZE);

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Backend, FileType } from '../backends/backend.js';
 import { fail } from '../errors.js';
 import { type BatchSlice, type SealedBatch, sealBatch } from './blob-batch.js';
+import { drainBlockPool } from './block-pool.js';
 import { blobId, openBlob, type SealedBlob, sealBlob, sealedLength } from './blob-codec.js';
 import { decodeUnpacked, encodeUnpacked } from './compression.js';
 import {
@@ -645,7 +646,10 @@ export class Repository {
     await this.saveFile('index', encodeIndex({ packs }));
   }
 
-  /** Uploads every open pack and writes the index that lists them. */
+  /**
+   * Uploads every open pack and writes the index that lists them; then lets go of the read
+   * blocks kept for reuse (block-pool.ts), which a process between backups need not hold.
+   */
   async flush(): Promise<void> {
     this.sendBatch();
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
@@ -655,6 +659,7 @@ export class Repository {
     await Promise.all(this.uploads);
     this.throwIfFailed();
     await this.writeIndex();
+    drainBlockPool();
   }
 
   /**

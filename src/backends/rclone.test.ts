@@ -1,7 +1,8 @@
 /**
  * The rclone backend (`rclone:remote:path`, HTTP/2 to `rclone serve restic --stdio`): the
  * conformance suite, the child stopped on close, a clear error when rclone cannot start or
- * serve the remote, and a CLI round trip that restic checks through its own rclone backend.
+ * serve the remote (also for many requests at once), and a CLI round trip that restic checks
+ * through its own rclone backend.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -79,6 +80,22 @@ describe('rclone', () => {
     const missing = openBackend('rclone:x:y', { rclone: { program: '/nonexistent/rclone' } });
     await assert.rejects(missing.list('key'), /could not start/);
     await missing.close();
+  });
+
+  test('rclone exiting under several requests at once gives each the clear error, and Node survives', async () => {
+    // Over stdin and stdout joined by a JS stream wrapper, HTTP/2 writing while rclone exited
+    // could fail a Node-internal assertion and end the process; the stderr tail could be
+    // missing if the exit was seen before it was read.
+    const bes = Array.from({ length: 6 }, () => openBackend('rclone:no-such-remote:repo'));
+    const results = await Promise.allSettled(
+      bes.flatMap((be) => (['snapshot', 'key', 'index', 'lock'] as const).map((t) => be.list(t))),
+    );
+    await Promise.all(bes.map((be) => be.close()));
+    for (const r of results) {
+      assert.equal(r.status, 'rejected');
+      assert.ok(isHoldfastError(r.reason, 'BACKEND'), String(r.reason));
+      assert.match(r.reason.message, /exited with code \d+: .*no-such-remote/);
+    }
   });
 
   test('holdfast init, backup, restore and check through the CLI; restic check --read-data through rclone:', () => {

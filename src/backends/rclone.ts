@@ -1,16 +1,18 @@
 /**
  * rclone backend (`rclone:remote:path`), as restic does it: starts `rclone serve restic
  * --stdio remote:path` and speaks the REST protocol to it as HTTP/2 over the child's stdin
- * and stdout, which reaches every provider rclone supports. The child starts on first use
+ * and stdout, which reaches every provider rclone supports. Both are one end of a Unix socket
+ * pair (rclone-channel.ts), so HTTP/2 runs on a native socket. The child starts on first use
  * and is stopped by close(); when it dies, errors carry the end of what it printed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
 import { fail, isHoldfastError } from '../errors.js';
 import type { Backend, FileType } from './backend.js';
 import { errorText, permanentError, transientError } from './backend-error.js';
 import { http2StreamTransport, type HttpTransport } from './http-transport.js';
 import type { RcloneOptions } from './options.js';
+import { socketChannel } from './rclone-channel.js';
 import { restBackendOver } from './rest.js';
 
 const DEFAULT_ARGS = 'serve restic --stdio --b2-hard-delete';
@@ -25,19 +27,40 @@ export function rcloneBackend(remote: string, opts: RcloneOptions = {}): Backend
   const startTimeoutMs = opts.startTimeoutMs ?? 60_000;
 
   let child: ChildProcess | undefined;
+  let socket: Socket | undefined;
   let exited: string | undefined;
   let stderrTail = '';
   let transport: HttpTransport | undefined;
   let ready: Promise<Backend> | undefined;
+  let stops = 0; // counts stop() calls, to notice one made while start() awaits the socket
 
   const died = () =>
     permanentError(
       `rclone (${program}) for ${location} ${exited}${stderrTail.trim() ? `: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}` : ''}`,
     );
 
-  function start(): Promise<Backend> {
-    const proc = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  async function start(): Promise<Backend> {
+    const stopsBefore = stops;
+    const channel = await socketChannel().catch((err: unknown) => {
+      throw transientError(
+        `rclone for ${location}: cannot make a socket to talk to it: ${errorText(err)}`,
+        err,
+      );
+    });
+    let proc: ChildProcess;
+    try {
+      if (stops !== stopsBefore) throw permanentError(`rclone for ${location} was closed while starting`);
+      // rclone reads requests from stdin and writes answers to stdout: both are its socket end.
+      proc = spawn(program, args, { stdio: [channel.theirs, channel.theirs, 'pipe'] });
+    } catch (err) {
+      channel.ours.destroy();
+      throw err;
+    } finally {
+      channel.theirs.destroy(); // the child holds its own copy
+    }
     child = proc;
+    socket = channel.ours;
+    socket.on('error', () => undefined); // reported through the session and the exit
     proc.stderr!.on('data', (c: Buffer) => (stderrTail = (stderrTail + c.toString('utf8')).slice(-2000)));
     const exitedP = new Promise<void>((resolve) => {
       proc.on('error', (err) => {
@@ -46,13 +69,12 @@ export function rcloneBackend(remote: string, opts: RcloneOptions = {}): Backend
       });
       proc.on('exit', (code, signal) => {
         exited ??= signal ? `was killed by ${signal}` : `exited with code ${code}`;
-        resolve();
+        // Its last words may still be in the stderr pipe: 'close' comes once that is read.
+        setTimeout(resolve, 1000).unref();
       });
+      proc.on('close', () => resolve());
     });
-    const stream = Duplex.from({ readable: proc.stdout!, writable: proc.stdin! });
-    stream.on('error', () => undefined); // reported through the session and the exit
-    proc.stdin!.on('error', () => undefined);
-    transport = http2StreamTransport(stream, location);
+    transport = http2StreamTransport(socket, location);
     const be = restBackendOver(transport, location);
     // Ready once rclone answers a first request (any status).
     let timer: NodeJS.Timeout | undefined;
@@ -93,15 +115,18 @@ export function rcloneBackend(remote: string, opts: RcloneOptions = {}): Backend
   }
 
   async function stop(): Promise<void> {
+    stops++;
     const proc = child;
     const t = transport;
+    const sock = socket;
     child = undefined;
+    socket = undefined;
     transport = undefined;
     ready = undefined;
     exited = undefined;
     if (t) await t.close().catch(() => undefined);
+    sock?.end(); // rclone stops at the end of its input
     if (!proc) return;
-    proc.stdin?.end();
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const gone = new Promise<boolean>((resolve) => proc.once('exit', () => resolve(true)));
     const wait = (ms: number) =>

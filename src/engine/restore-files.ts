@@ -7,9 +7,9 @@
  * times, and closed. A failed restore removes every file it created but did not finish, so
  * no file is left with a hole where data belongs.
  *
- * Creating a file and writing a large blob run on libuv's thread pool (the main thread, which
- * dispatches every blob, is the busiest); the other calls are synchronous: for the many
- * small files of a restore a round trip through the pool costs more CPU than the call.
+ * A restore lends the descriptors of files it holds (`hold`/`release`) to the jobs that write
+ * them on other threads (restore-job.ts); `write` writes here. Creating a file and writing a
+ * large blob run on libuv's thread pool, the other calls are synchronous.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -138,6 +138,35 @@ export class FileWriter {
     } finally {
       st.busy--;
     }
+  }
+
+  /**
+   * The descriptor of `file` (created by the first call) for a job that writes into it on
+   * another thread; the file stays open until `release`.
+   */
+  async hold(file: PlannedFile): Promise<number> {
+    const st = this.stateOf(file);
+    st.busy++;
+    try {
+      return await this.acquire(file, st);
+    } catch (err) {
+      st.busy--;
+      throw err;
+    }
+  }
+
+  /**
+   * Ends a `hold`: when the job succeeded it made `writes` writes ending at most at `end`
+   * (the file's last write finishes it); a failed job only lets the file close.
+   */
+  release(file: PlannedFile, done?: { writes: number; end: number }): void {
+    const st = this.states.get(file);
+    if (!st) return;
+    st.busy--;
+    if (!done) return;
+    st.end = Math.max(st.end, done.end);
+    st.remaining -= done.writes;
+    if (st.remaining <= 0 && st.fd !== undefined) this.finish(file, st, st.fd);
   }
 
   /** Creates a file without content (an empty file) and finishes it. */

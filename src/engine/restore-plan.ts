@@ -8,7 +8,7 @@
 import { fail } from '../errors.js';
 import { type BlobLocation, lookupBlob, type MasterIndex, plaintextLength } from './master-index.js';
 import type { TreeNode } from './node.js';
-import { type PackSpan, splitSpans } from './pack-span.js';
+import { MAX_GAP, MAX_SPAN, type PackSpan, splitSpans } from './pack-span.js';
 
 /** A regular file to write (its first path when it has hard links in the snapshot). */
 export interface PlannedFile {
@@ -143,7 +143,7 @@ export function planRestore(
  * The packs to read, in the order the files (in plan order) first need them, each with the
  * places every needed blob goes. A blob is listed once per pack however often it is needed.
  */
-export function packJobs(index: MasterIndex, files: readonly PlannedFile[]): PackJob[] {
+export function packJobs(index: MasterIndex, files: readonly PlannedFile[], maxSpan = MAX_SPAN): PackJob[] {
   const packs = new Map<string, Map<string, NeededBlob>>();
   for (const file of files) {
     let offset = 0;
@@ -158,5 +158,8 @@ export function packJobs(index: MasterIndex, files: readonly PlannedFile[]): Pac
       offset += plaintextLength(loc);
     }
   }
-  return [...packs].map(([packId, blobs]) => ({ packId, spans: splitSpans([...blobs.values()]) }));
+  return [...packs].map(([packId, blobs]) => ({
+    packId,
+    spans: splitSpans([...blobs.values()], MAX_GAP, maxSpan),
+  }));
 }

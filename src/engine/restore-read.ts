@@ -100,12 +100,9 @@ async function loadTrees(repo: Repository, ids: Iterable<string>, into: Map<stri
   await forEachSettled([...byPack], TREE_PACKS_AT_ONCE, stop, async ([packId, blobs]) => {
     for (const span of splitSpans(blobs)) {
       const bytes = await readSpan(repo, packId, span);
-      await Promise.all(
-        span.blobs.map(async ({ loc }) => {
-          const plain = await repo.decodeBlobAsync(loc, sealedIn(bytes, span.offset, loc));
-          into.set(loc.id, decodeTree(plain));
-        }),
-      );
+      // Opened here: trees are small, and the blob worker threads are then never started.
+      for (const { loc } of span.blobs)
+        into.set(loc.id, decodeTree(repo.decodeBlob(loc, sealedIn(bytes, span.offset, loc))));
     }
   });
 }

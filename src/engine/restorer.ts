@@ -4,11 +4,14 @@
  *
  * Like restic, it first loads the trees (a level at a time, each tree pack read once per
  * level: restore-read.ts) and plans (restore-plan.ts), creating the directories, then reads
- * the repository pack by pack: each pack's needed byte range is read once, every blob in it
- * is opened and verified against its ID (large ones on the worker threads), and written at
- * each place any file needs it (restore-files.ts). A few packs are in flight at once, with
- * the bytes being opened and written bounded. A damaged blob stops the restore and the
- * files it left unfinished are removed.
+ * the repository pack by pack: each pack's needed blobs are read once, in ranges of about
+ * 2 MiB, and each range goes to a job (restore-job.ts) on one of the restore threads
+ * (restore-threads.ts; inline without workers) that opens and verifies every blob in it and
+ * writes it at each place any file needs it. A file whose blobs all lie in one range is
+ * created, written and finished by that job; the others are held open here
+ * (restore-files.ts) and their descriptors lent to the jobs. A few ranges are in flight at
+ * once, their bytes bounded. A damaged blob stops the restore and the files it left
+ * unfinished are removed.
  * Hard links, symlinks and fifos follow the files; directory metadata comes last, deepest
  * first. `verify` re-reads each restored file and checks it again.
  */
@@ -19,15 +22,19 @@ import { fail, HoldfastError } from '../errors.js';
 import type { TreeNode } from './node.js';
 import { unixPermOf } from './node-stat.js';
 import { FileWriter, toSeconds } from './restore-files.js';
+import { type JobBlob, type JobOutcome, type JobTarget, runSpanJob, type SpanJob } from './restore-job.js';
+import type { PackSpan } from './pack-span.js';
 import {
   type NeededBlob,
   type PackJob,
   packJobs,
   type PlannedEntry,
+  type PlannedFile,
   planRestore,
   type RestorePlan,
 } from './restore-plan.js';
-import { ByteBudget, forEachSettled, loadListing, readSpan, sealedIn, type Stop } from './restore-read.js';
+import { ByteBudget, forEachSettled, loadListing, readSpan, type Stop } from './restore-read.js';
+import { isThreadLost, RestoreThreads } from './restore-threads.js';
 import { plaintextLength } from './master-index.js';
 import type { Repository } from './repository.js';
 
@@ -49,31 +56,17 @@ export interface RestoreOptions {
 }
 
 /**
- * Packs read and scattered at once; blobs of one pack range being opened and written at once
- * (most of them small files, each waiting for its file to be created); plaintext bytes of
- * the blobs being opened and written at once, over all packs; empty files made at once.
+ * Ranges read and handed to jobs at once; sealed bytes of those ranges (read, queued or being
+ * opened and written); the longest range one job takes (a pack's needed blobs are split into
+ * ranges of about this much, so that the threads share a pack and memory stays bounded);
+ * empty files made at once.
  */
-const PACKS_AT_ONCE = 4;
-const BLOBS_AT_ONCE = 16;
-const BLOB_BYTES_AT_ONCE = 32 * 1024 * 1024;
+const READS_AT_ONCE = 4;
+const SPAN_BYTES_AT_ONCE = 8 * 1024 * 1024;
+const JOB_SPAN = 2 * 1024 * 1024;
 const FILES_AT_ONCE = 16;
-/**
- * Blobs smaller than this are opened on the main thread: the copy and the round trip to a
- * worker thread cost more than opening them (a restore's main thread is its busiest).
- */
-const INLINE_BELOW = 64 * 1024;
 
 const run = promisify(execFile);
-
-const ZEROS = Buffer.alloc(64 * 1024);
-
-function isZero(buf: Buffer): boolean {
-  for (let i = 0; i < buf.length; i += ZEROS.length) {
-    const n = Math.min(ZEROS.length, buf.length - i);
-    if (buf.compare(ZEROS, 0, n, i, i + n) !== 0) return false;
-  }
-  return true;
-}
 
 /** Owner (as root), mode (not of symlinks) and times by path; a failure is a warning. */
 function applyMetadata(opts: RestoreOptions, isRoot: boolean, p: Buffer, node: TreeNode): void {
@@ -93,55 +86,117 @@ interface Ctx {
   writer: FileWriter;
   stop: Stop;
   budget: ByteBudget;
+  isRoot: boolean;
+  /** Undefined: jobs run inline (a repository without worker threads). */
+  threads: RestoreThreads | undefined;
 }
 
-/** Writes one opened blob wherever it goes. */
-async function scatter(ctx: Ctx, blob: NeededBlob, plain: Buffer): Promise<void> {
-  if (ctx.stop.failed) return;
-  const skip = ctx.opts.sparse === true && isZero(plain);
-  await Promise.all(blob.targets.map((t) => ctx.writer.write(t.file, t.offset, plain, skip)));
-  ctx.counters.bytes += plain.length * blob.targets.length;
+/** A file a job writes into through a descriptor the writer holds, and what the job adds. */
+interface HeldFile {
+  file: PlannedFile;
+  writes: number;
+  end: number;
 }
 
 /**
- * Reads each needed range of a pack once and scatters its blobs: the small ones opened here,
- * then the rest on a worker in one message that takes the range with it (no copy per blob).
+ * The job for one range: a file all of whose writes lie in it is created and finished by the
+ * job (unless verifying: verification runs here); every other file is held open here and
+ * its descriptor lent to the job.
  */
-async function restorePack(ctx: Ctx, job: PackJob): Promise<void> {
-  for (const span of job.spans) {
-    if (ctx.stop.failed) return;
-    const size = span.blobs.reduce((n, b) => n + plaintextLength(b.loc), 0);
-    await ctx.budget.acquire(size);
-    try {
-      if (ctx.stop.failed) return;
-      const bytes = await readSpan(ctx.repo, job.packId, span);
-      const small = span.blobs.filter((b) => plaintextLength(b.loc) < INLINE_BELOW);
-      const large = span.blobs.filter((b) => plaintextLength(b.loc) >= INLINE_BELOW);
-      const opened = small.map((b) => ctx.repo.decodeBlob(b.loc, sealedIn(bytes, span.offset, b.loc)));
-      const rest = large.length
-        ? ctx.repo.decodeBlobsAsync(
-            bytes,
-            span.offset,
-            large.map((b) => b.loc),
-          )
-        : Promise.resolve([]);
-      rest.catch(() => undefined); // awaited below
-      await forEachSettled(
-        small.map((b, i) => [b, opened[i]] as const),
-        BLOBS_AT_ONCE,
-        ctx.stop,
-        ([b, plain]) => scatter(ctx, b, plain),
-      );
-      const plains = await rest;
-      await forEachSettled(
-        large.map((b, i) => [b, plains[i]] as const),
-        BLOBS_AT_ONCE,
-        ctx.stop,
-        ([b, plain]) => scatter(ctx, b, plain),
-      );
-    } finally {
-      ctx.budget.release(size);
+function describeJob(ctx: Ctx, span: PackSpan<NeededBlob>): { job: SpanJob; held: HeldFile[] } {
+  const inSpan = new Map<PlannedFile, number>();
+  for (const b of span.blobs) for (const t of b.targets) inSpan.set(t.file, (inSpan.get(t.file) ?? 0) + 1);
+  const targetOf = new Map<PlannedFile, number>();
+  const targets: JobTarget[] = [];
+  const held: HeldFile[] = [];
+  const heldOf = new Map<PlannedFile, HeldFile>();
+  const sparse = ctx.opts.sparse === true;
+  const blobs = span.blobs.map((b): JobBlob => {
+    const len = plaintextLength(b.loc);
+    const writes: number[] = [];
+    for (const { file, offset } of b.targets) {
+      let i = targetOf.get(file);
+      if (i === undefined) {
+        i = targets.length;
+        targetOf.set(file, i);
+        if (!ctx.opts.verify && inSpan.get(file) === file.writes) {
+          const n = file.node;
+          targets.push({
+            file: {
+              path: file.path,
+              size: file.size,
+              perm: unixPermOf(n.mode),
+              uid: n.uid,
+              gid: n.gid,
+              chown: ctx.isRoot,
+              atime: n.atime,
+              mtime: n.mtime,
+            },
+          });
+        } else {
+          targets.push({ fd: -1 });
+          const h: HeldFile = { file, writes: 0, end: 0 };
+          held.push(h);
+          heldOf.set(file, h);
+        }
+      }
+      const h = heldOf.get(file);
+      if (h) {
+        h.writes++;
+        // A sparse restore may leave the tail a hole: the file is then set to its size.
+        if (!sparse) h.end = Math.max(h.end, offset + len);
+      }
+      writes.push(i, offset);
     }
+    return {
+      id: b.loc.id,
+      packId: b.loc.packId,
+      uncompressedLength: b.loc.uncompressedLength,
+      at: b.loc.offset - span.offset,
+      length: b.loc.length,
+      writes,
+    };
+  });
+  return { job: { sparse, blobs, targets }, held };
+}
+
+/** Runs the job of one range read from its pack, on a restore thread or inline. */
+async function runJob(ctx: Ctx, span: PackSpan<NeededBlob>, bytes: Buffer): Promise<void> {
+  const { job, held } = describeJob(ctx, span);
+  const fds = await Promise.allSettled(held.map((h) => ctx.writer.hold(h.file)));
+  const failed = fds.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    fds.forEach((r, i) => r.status === 'fulfilled' && ctx.writer.release(held[i].file));
+    throw failed.reason;
+  }
+  let k = 0;
+  for (const t of job.targets) if ('fd' in t) t.fd = (fds[k++] as PromiseFulfilledResult<number>).value;
+  let outcome: JobOutcome;
+  try {
+    outcome = ctx.threads ? await ctx.threads.run(bytes, job) : runSpanJob(ctx.repo.key, bytes, job);
+  } catch (err) {
+    for (const h of held) ctx.writer.release(h.file);
+    if (isThreadLost(err))
+      // What the thread did is unknown: remove every file the job owned.
+      for (const t of job.targets) if ('file' in t) fs.rmSync(Buffer.from(t.file.path), { force: true });
+    throw err;
+  }
+  ctx.counters.bytes += outcome.bytes;
+  ctx.counters.files += outcome.finished.length;
+  for (const [p, m] of outcome.warnings) ctx.opts.onWarning?.(p, m);
+  for (const h of held) ctx.writer.release(h.file, h);
+}
+
+/** Reads one range of a pack (bounded bytes in flight) and runs its job. */
+async function restoreSpan(ctx: Ctx, packId: string, span: PackSpan<NeededBlob>): Promise<void> {
+  await ctx.budget.acquire(span.length);
+  try {
+    if (ctx.stop.failed) return;
+    const bytes = await readSpan(ctx.repo, packId, span);
+    if (ctx.stop.failed) return;
+    await runJob(ctx, span, bytes);
+  } finally {
+    ctx.budget.release(span.length);
   }
 }
 
@@ -150,7 +205,8 @@ async function writeFiles(ctx: Ctx, plan: RestorePlan, packs: PackJob[]): Promis
   try {
     const empty = plan.files.filter((f) => f.writes === 0);
     await forEachSettled(empty, FILES_AT_ONCE, ctx.stop, (f) => ctx.writer.createEmpty(f));
-    await forEachSettled(packs, PACKS_AT_ONCE, ctx.stop, (job) => restorePack(ctx, job));
+    const spans = packs.flatMap((p) => p.spans.map((s) => [p.packId, s] as const));
+    await forEachSettled(spans, READS_AT_ONCE, ctx.stop, ([packId, span]) => restoreSpan(ctx, packId, span));
   } catch (err) {
     ctx.writer.abort();
     throw err;
@@ -191,17 +247,20 @@ async function restoreInto(
   fs.mkdirSync(target, { recursive: true, mode: 0o700 });
   const listing = node.type === 'dir' && node.subtree ? await loadListing(repo, node.subtree) : undefined;
   const plan = planRestore(repo.index, node, target, listing);
-  const packs = packJobs(repo.index, plan.files);
+  const packs = packJobs(repo.index, plan.files, JOB_SPAN);
   for (const d of plan.dirs) {
     fs.mkdirSync(d.path, { recursive: true, mode: 0o700 });
     counters.dirs++;
   }
+  const threads = repo.workerCount > 0 ? new RestoreThreads(repo.workerCount, repo.workerKey) : undefined;
   const ctx: Ctx = {
     repo,
     opts,
     counters,
+    isRoot,
+    threads,
     stop: { failed: false },
-    budget: new ByteBudget(BLOB_BYTES_AT_ONCE),
+    budget: new ByteBudget(SPAN_BYTES_AT_ONCE),
     writer: new FileWriter({
       verify: opts.verify === true,
       isRoot,
@@ -213,7 +272,11 @@ async function restoreInto(
       },
     }),
   };
-  await writeFiles(ctx, plan, packs);
+  try {
+    await writeFiles(ctx, plan, packs);
+  } finally {
+    await threads?.close();
+  }
   for (const link of plan.links) {
     fs.rmSync(link.path, { force: true });
     fs.linkSync(link.target.path, link.path);

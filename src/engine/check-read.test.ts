@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Backend, FileHandle } from '../backends/backend.js';
 import { localBackend } from '../backends/local.js';
 import { pseudoRandomBytes } from '../testing/fixtures.js';
 import { makeTempDir, removeDir } from '../testing/tmp.js';
@@ -45,7 +46,7 @@ async function piecewise(
     () => blobs,
     () => size,
     (_, v) => (out = v),
-    pieceBytes,
+    { pieceBytes },
   );
   assert.ok(out);
   return out;
@@ -112,19 +113,22 @@ describe('check --read-data piece by piece', () => {
         fs.chmodSync(file, 0o600);
         damage(file, p);
       }
-      for (const workers of [0, 2]) {
-        const repo = await openRepository(localBackend(copy), PW, { workers });
-        await repo.loadIndex();
-        for (const p of packs) {
-          const expected = verifyPack(repo.key, p.id, fs.readFileSync(packFile(copy, p.id)), p.blobs);
-          if (name === 'intact') assert.deepEqual(expected, { problems: [], bad: [] });
-          else if (p.blobs.length > 1) assert.ok(expected.problems.length > 0, `${name} is found`);
-          for (const pieceBytes of [1, 64 * 1024, 1 << 20, Infinity]) {
-            const got = await piecewise(repo, p.id, p.size, pieceBytes);
-            assert.deepEqual(got, expected, `${name}, ${workers} workers, pieces of ${pieceBytes}`);
+      for (const workers of [0, 1, 2])
+        for (const into of [false, true]) {
+          const backend = into ? readingInto(localBackend(copy)) : localBackend(copy);
+          const repo = await openRepository(backend, PW, { workers });
+          await repo.loadIndex();
+          for (const p of packs) {
+            const expected = verifyPack(repo.key, p.id, fs.readFileSync(packFile(copy, p.id)), p.blobs);
+            if (name === 'intact') assert.deepEqual(expected, { problems: [], bad: [] });
+            else if (p.blobs.length > 1) assert.ok(expected.problems.length > 0, `${name} is found`);
+            for (const pieceBytes of [1, 64 * 1024, 1 << 20, Infinity]) {
+              const got = await piecewise(repo, p.id, p.size, pieceBytes);
+              const how = `${workers} workers, pieces of ${pieceBytes}${into ? ', read into the ring' : ''}`;
+              assert.deepEqual(got, expected, `${name}, ${how}`);
+            }
           }
         }
-      }
     });
   }
 
@@ -136,12 +140,30 @@ describe('check --read-data piece by piece', () => {
         const sealed = Buffer.from(bytes.subarray(b.offset, b.offset + b.length));
         assert.ok(blobIsIntact(repo.key, sealed, b.uncompressedLength, b.id));
         assert.ok(!blobIsIntact(repo.key, sealed, b.uncompressedLength, b.id.replace(/^./, 'x')));
+        if (b.uncompressedLength > 0) {
+          // A length other than the one announced, then the blob again (zstd starts afresh).
+          assert.ok(!blobIsIntact(repo.key, sealed, b.uncompressedLength - 1, b.id));
+          assert.ok(!blobIsIntact(repo.key, sealed, b.uncompressedLength + 1, b.id));
+          assert.ok(blobIsIntact(repo.key, sealed, b.uncompressedLength, b.id));
+        }
         sealed[sealed.length >> 1] ^= 1;
         assert.ok(!blobIsIntact(repo.key, sealed, b.uncompressedLength, b.id));
       }
     }
   });
 });
+
+/**
+ * `backend` with loadInto (reads into the caller's buffer, as a backend that offers it does),
+ * so that pieces go through the ring; a short read fails like load's.
+ */
+function readingInto(backend: Backend): Backend {
+  const loadInto = async (h: FileHandle, offset: number, into: Uint8Array) => {
+    const got = await backend.load(h, offset, into.length);
+    into.set(got);
+  };
+  return Object.assign({}, backend, { loadInto });
+}
 
 function flip(file: string, at: number, mask = 1): void {
   const bytes = fs.readFileSync(file);

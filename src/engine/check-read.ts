@@ -1,16 +1,20 @@
 /**
  * check --read-data's reading loop. On a local repository each pack is read in pieces of
- * about 1 MiB cut at blob boundaries (fresh 16 MiB buffers per pack cost page faults, about
- * a third of the CPU time of the whole check here, and memory): this thread hashes the pack
- * as its pieces arrive and checks the header, while the worker threads open the blobs of
- * each piece (the piece's buffer is handed over, not copied). Remote packs are read whole,
- * one request each, and verified whole on a worker. A pack whose layout is unusual, whose
- * piece cannot be read or whose header lies outside its last piece is read again whole and
- * verified by verifyPack, so every finding is exactly what verifyPack reports. Without
- * workers the same runs on this thread, the next piece being read meanwhile. Verdicts come
- * in pack order.
+ * about 1 MiB cut at blob boundaries (fresh 16 MiB buffers per pack cost page faults and
+ * memory): this thread hashes the pack as its pieces arrive and checks the header, while the
+ * worker threads open the blobs of each piece, this thread too when they have enough queued.
+ * Where the backend reads into a caller's buffer (loadInto), a few pieces are read at once
+ * into one ring of shared memory (check-ring.ts) that the workers read in place, so the same
+ * pages serve the whole check; otherwise each piece comes in a buffer of its own, handed over
+ * to a worker without a copy. Remote packs are read whole, one request each, and verified
+ * whole on a worker. A pack whose layout is unusual, whose piece cannot be read or whose
+ * header lies outside its last piece is read again whole and verified by verifyPack, so
+ * every finding is exactly what verifyPack reports. Without workers the same runs on this
+ * thread, the next read under way meanwhile. Verdicts come in pack order.
  */
 import { createHash } from 'node:crypto';
+import type { Backend } from '../backends/backend.js';
+import { PieceRing } from './check-ring.js';
 import type { PackedBlob } from './pack.js';
 import {
   headerProblem,
@@ -21,14 +25,22 @@ import {
   verifyBlobs,
   verifyPack,
 } from './pack-verify.js';
-import { profiled } from './profile.js';
+import { profiled, profiledAsync } from './profile.js';
 import type { Repository } from './repository.js';
-import { type WorkerKey, workerKeyOf } from './worker-protocol.js';
+import type { WorkerKey } from './worker-protocol.js';
 
 /** Target bytes per ranged read of a local pack (a single larger blob is read alone). */
 const PIECE_BYTES = 1024 * 1024;
 /** Bytes handed to each worker and not yet verified before reading waits. */
 const QUEUED_PER_WORKER = 2 * PIECE_BYTES;
+/** The largest piece this thread verifies itself when the workers are busy. */
+const INLINE_PIECE_MAX = 1.5 * PIECE_BYTES;
+/** Bytes of a pack read at once into the ring (its pieces are then verified one by one). */
+const READ_BYTES = 4 * PIECE_BYTES;
+/** Reads of a pack started ahead of the one being hashed. */
+const READS_AHEAD = 1;
+/** Size of the ring pieces are read into (check-ring.ts); a larger read gets its own buffer. */
+const RING_BYTES = 12 * 1024 * 1024;
 
 /** Part of a pack read in one load: [start, end), and the blobs wholly inside it. */
 interface Piece {
@@ -73,6 +85,11 @@ class ByteBudget {
     this.used += n;
   }
 
+  /** True when take(n) would wait now. */
+  full(n: number): boolean {
+    return this.used > 0 && this.used + n > this.max;
+  }
+
   give(n: number): void {
     this.used -= n;
     this.waiters.splice(0).forEach((w) => w());
@@ -87,40 +104,116 @@ function transferable(b: Buffer): Uint8Array {
   return out;
 }
 
+/** A piece's bytes: in the ring (shared with the workers) or a buffer of their own. */
+interface PieceBytes {
+  bytes: Buffer;
+  shared: boolean;
+  /** Called once the piece is verified: the last piece of a read gives its ring span back. */
+  release: () => void;
+}
+
+/** One ranged read of a pack: pieces `first` .. `first + count - 1`, back to back. */
+class PackRead {
+  private left: number;
+  private given = false;
+
+  constructor(
+    readonly first: number,
+    readonly count: number,
+    readonly start: number,
+    /** The bytes read; a ring span when `view` is set. */
+    readonly bytes: Promise<Buffer>,
+    private readonly ring: PieceRing | undefined,
+    private readonly view: Buffer | undefined,
+  ) {
+    this.left = count;
+  }
+
+  /** True when the bytes are a span of the ring (shared with the workers, not moved). */
+  get inRing(): boolean {
+    return this.view !== undefined;
+  }
+
+  /** One of its pieces is verified (or will never be): the last one gives the ring span back. */
+  release(): void {
+    if (--this.left === 0) this.drop();
+  }
+
+  /** Gives the ring span back now (no piece of it is with a worker), once the read is over. */
+  drop(): void {
+    if (this.given || !this.ring || !this.view) return;
+    this.given = true;
+    const { ring, view } = this;
+    void this.bytes.then(
+      () => ring.give(view),
+      () => undefined, // a failed read gave it back already
+    );
+  }
+}
+
+/** Groups consecutive pieces into reads of at most `max` bytes (a larger piece is read alone). */
+function groupPieces(pieces: readonly Piece[], max: number): { first: number; count: number }[] {
+  const groups: { first: number; count: number }[] = [];
+  for (let k = 0; k < pieces.length; k++) {
+    const g = groups[groups.length - 1];
+    if (g && pieces[k].end - pieces[g.first].start <= max) g.count++;
+    else groups.push({ first: k, count: 1 });
+  }
+  return groups;
+}
+
 class PackReader {
   private readonly workerKey: WorkerKey;
   private readonly budget: ByteBudget;
+  /** Reads into a caller's buffer, where the backend offers it. */
+  private readonly loadInto: Backend['loadInto'];
+  private readonly ring: PieceRing;
 
   constructor(private readonly repo: Repository) {
-    this.workerKey = workerKeyOf(repo.key);
-    this.budget = new ByteBudget(Math.max(1, repo.workerCount) * QUEUED_PER_WORKER);
+    this.workerKey = repo.workerKey;
+    this.budget = new ByteBudget(checkThreads(repo) * QUEUED_PER_WORKER);
+    this.loadInto = repo.backend.loadInto?.bind(repo.backend);
+    this.ring = new PieceRing(RING_BYTES);
   }
 
   /**
    * Verifies a whole pack (`pack`) or only the blobs in a piece of one (`blobs`, offsets
-   * relative to the piece) on a worker (the buffer moves there) or inline. Resolves once the
-   * job is handed over (when the budget allows), to its verdict's promise.
+   * relative to the piece) on a worker (a buffer of its own moves there, the ring is shared)
+   * or inline. Resolves once the job is handed over (when the budget allows), to its
+   * verdict's promise; the piece is released once verified.
    */
   private async submit(
     what: 'pack' | 'blobs',
     id: string,
-    bytes: Buffer,
+    piece: PieceBytes,
     blobs: readonly PackedBlob[],
   ): Promise<{ verdict: Promise<PackVerdict> }> {
+    const { bytes, shared } = piece;
     const pool = this.repo.workerPool;
-    if (!pool) {
+    // Without workers, or when they have enough queued, this thread verifies a piece itself
+    // rather than wait (a large one would hold up reading and hashing for too long).
+    const inline =
+      !pool || (what === 'blobs' && bytes.length <= INLINE_PIECE_MAX && this.budget.full(bytes.length));
+    if (!pool || inline) {
       const verify = what === 'pack' ? verifyPack : verifyBlobs;
-      return { verdict: Promise.resolve(verify(this.repo.key, id, bytes, blobs)) };
+      try {
+        return { verdict: Promise.resolve(verify(this.repo.key, id, bytes, blobs)) };
+      } finally {
+        piece.release();
+      }
     }
     const n = bytes.length;
     await this.budget.take(n);
-    const data = transferable(bytes);
+    const data = shared ? bytes : transferable(bytes);
     const op = what === 'pack' ? ('verifyPack' as const) : ('verifyBlobs' as const);
     const job = { op, key: this.workerKey, data, id, blobs: [...blobs] };
     const verdict = pool
-      .run<{ verdict: PackVerdict }>(job, [data.buffer as ArrayBuffer])
+      .run<{ verdict: PackVerdict }>(job, shared ? [] : [data.buffer as ArrayBuffer], checkThreads(this.repo))
       .then((r) => r.verdict)
-      .finally(() => this.budget.give(n));
+      .finally(() => {
+        this.budget.give(n);
+        piece.release();
+      });
     verdict.catch(() => undefined); // observed by the caller, in order
     return { verdict };
   }
@@ -136,13 +229,58 @@ class PackReader {
   ): Promise<{ size: number; verdict: Promise<PackVerdict> }> {
     const bytes = await this.load(id);
     const size = bytes.length;
-    const { verdict } = await this.submit('pack', id, bytes, blobs);
+    const piece = { bytes, shared: false, release: () => undefined };
+    const { verdict } = await this.submit('pack', id, piece, blobs);
     return { size, verdict };
   }
 
   /**
-   * Reads a pack piece by piece; resolves once every piece is handed over (or verified,
-   * without workers), to the promise of its verdict. Falls back to whole() when needed.
+   * Starts reading pieces `first` .. `first + count - 1` of a pack in one ranged read: into
+   * the ring when the backend reads into a buffer and they fit (waiting for room when
+   * `wait`, else undefined when there is none now), else into a buffer of their own.
+   */
+  private async startRead(
+    id: string,
+    pieces: readonly Piece[],
+    group: { first: number; count: number },
+    wait: boolean,
+  ): Promise<PackRead | undefined> {
+    const start = pieces[group.first].start;
+    const n = pieces[group.first + group.count - 1].end - start;
+    const { ring, loadInto } = this;
+    if (n <= ring.size) {
+      const view = wait ? await ring.take(n) : ring.tryTake(n);
+      if (!view) return undefined;
+      const h = { type: 'pack' as const, name: id };
+      // Without loadInto the bytes come in a buffer of their own, copied into the ring and
+      // dropped at once (the same memory then serves the next piece: a buffer handed to a
+      // worker lives until that thread collects it).
+      const read = loadInto
+        ? loadInto(h, start, view).then(() => view)
+        : this.load(id, start, n).then((buf) => {
+            const got = Math.min(buf.length, n);
+            view.set(buf.subarray(0, got));
+            return view.subarray(0, got); // a short read sends the pack back to whole()
+          });
+      const bytes = profiledAsync('read', n, () => read).then(
+        (got) => got,
+        (err: unknown) => {
+          ring.give(view);
+          throw err;
+        },
+      );
+      bytes.catch(() => undefined); // observed when its turn comes
+      return new PackRead(group.first, group.count, start, bytes, ring, view);
+    }
+    const bytes = this.load(id, start, n);
+    bytes.catch(() => undefined); // observed when its turn comes
+    return new PackRead(group.first, group.count, start, bytes, undefined, undefined);
+  }
+
+  /**
+   * Reads a pack piece by piece (several pieces per ranged read when they go to the ring), a
+   * read ahead; resolves once every piece is handed over (or verified, without workers), to
+   * the promise of its verdict. Falls back to whole() when needed.
    */
   async pieces(
     id: string,
@@ -152,33 +290,49 @@ class PackReader {
     const hash = createHash('sha256');
     const jobs: Promise<{ piece: Piece; verdict: PackVerdict }>[] = [];
     let header: PackProblem | undefined;
-    let next: Promise<Buffer> | undefined = this.loadPiece(id, pieces[0]);
-    for (let k = 0; k < pieces.length; k++) {
+    // Several pieces in one read only with loadInto (else that read would be one large
+    // fresh buffer).
+    const groups = groupPieces(pieces, this.loadInto ? READ_BYTES : 0);
+    const reads: PackRead[] = [];
+    for (let g = 0; g < groups.length; g++) {
+      // This read (waiting for room in the ring: every piece before it is handed over, so
+      // room comes), then the next ones while there is room.
+      if (reads.length === g) reads.push((await this.startRead(id, pieces, groups[g], true)) as PackRead);
+      while (reads.length < groups.length && reads.length <= g + READS_AHEAD) {
+        const more = await this.startRead(id, pieces, groups[reads.length], false);
+        if (!more) break;
+        reads.push(more);
+      }
+      const read = reads[g];
       let bytes: Buffer;
       try {
-        bytes = await (next as Promise<Buffer>);
+        bytes = await read.bytes;
       } catch {
         bytes = Buffer.alloc(0);
       }
-      const piece = pieces[k];
-      next = k + 1 < pieces.length ? this.loadPiece(id, pieces[k + 1]) : undefined;
-      const last = k + 1 === pieces.length;
-      if (bytes.length !== piece.end - piece.start || (last && !holdsHeader(bytes))) {
-        next?.catch(() => undefined);
-        await Promise.allSettled(jobs);
-        return this.whole(id, blobs);
+      for (let k = read.first; k < read.first + read.count; k++) {
+        const piece = pieces[k];
+        const at = piece.start - read.start;
+        const own = bytes.subarray(at, at + piece.end - piece.start);
+        const last = k + 1 === pieces.length;
+        if (own.length !== piece.end - piece.start || (last && !holdsHeader(own))) {
+          // Back to the whole pack: nothing of these reads goes to a worker any more.
+          await Promise.allSettled(jobs);
+          for (const r of reads.slice(g)) r.drop();
+          return this.whole(id, blobs);
+        }
+        profiled('hash', own.length, () => hash.update(own));
+        if (last) header = headerProblem(this.repo.key, id, own, blobs);
+        const { verdict } = await this.submit(
+          'blobs',
+          id,
+          { bytes: own, shared: read.inRing, release: () => read.release() },
+          piece.blobs.map((b) => b.blob),
+        );
+        const job = verdict.then((v) => ({ piece, verdict: v }));
+        job.catch(() => undefined); // observed below
+        jobs.push(job);
       }
-      profiled('hash', bytes.length, () => hash.update(bytes));
-      if (last) header = headerProblem(this.repo.key, id, bytes, blobs);
-      const { verdict } = await this.submit(
-        'blobs',
-        id,
-        bytes,
-        piece.blobs.map((b) => b.blob),
-      );
-      const job = verdict.then((v) => ({ piece, verdict: v }));
-      job.catch(() => undefined); // observed below
-      jobs.push(job);
     }
     const size = pieces[pieces.length - 1].end;
     const verdict = Promise.all(jobs).then((done) => {
@@ -187,12 +341,6 @@ class PackReader {
     });
     verdict.catch(() => undefined); // observed by the caller, in order
     return { size, verdict };
-  }
-
-  private loadPiece(id: string, piece: Piece): Promise<Buffer> {
-    const p = this.load(id, piece.start, piece.end - piece.start);
-    p.catch(() => undefined); // observed when its turn comes
-    return p;
   }
 }
 
@@ -210,39 +358,89 @@ function combine(
 }
 
 /**
+ * Worker threads the check uses: one fewer than the pool has, since this thread verifies
+ * pieces too when they are busy (at least one). On two cores: one worker, ~20 MB less.
+ */
+function checkThreads(repo: Repository): number {
+  return Math.max(1, repo.workerCount - 1);
+}
+
+/**
  * Starts the worker threads with an empty job each, so that they load while the structure
  * is checked rather than when the first pack is ready (starting one took 0.5–1 s here).
  */
 export function warmUpWorkers(repo: Repository): void {
   const pool = repo.workerPool;
   if (!pool) return;
-  const key = workerKeyOf(repo.key);
-  for (let i = 0; i < repo.workerCount; i++) {
+  const key = repo.workerKey;
+  for (let i = 0; i < checkThreads(repo); i++) {
     const data = new Uint8Array(0);
     // A worker that cannot start fails the real jobs too.
-    pool.run({ op: 'verifyBlobs', key, data, id: '', blobs: [] }, [data.buffer]).catch(() => undefined);
+    pool
+      .run({ op: 'verifyBlobs', key, data, id: '', blobs: [] }, [data.buffer], checkThreads(repo))
+      .catch(() => undefined);
   }
 }
 
 /**
- * Reads and verifies the packs `ids` (with their indexed blobs and stored sizes); calls
- * `onVerdict` for each in order, with the bytes read. A backend error fails the run.
- * `pieceBytes` (tests) sets the size of the ranged reads of a local pack.
+ * Pack IDs given one by one while they are found (check's structure step finds packs intact
+ * one after another), taken by readAndVerifyPacks as they come.
+ */
+export class PackFeed implements AsyncIterable<string> {
+  private readonly ids: string[] = [];
+  private closed = false;
+  private wake: (() => void) | undefined;
+
+  push(id: string): void {
+    this.ids.push(id);
+    this.wake?.();
+  }
+
+  /** No more IDs will come. */
+  close(): void {
+    this.closed = true;
+    this.wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<string> {
+    for (let i = 0; ; i++) {
+      while (i >= this.ids.length && !this.closed) await new Promise<void>((r) => (this.wake = r));
+      this.wake = undefined;
+      if (i >= this.ids.length) return;
+      yield this.ids[i];
+    }
+  }
+}
+
+/** Options of readAndVerifyPacks. */
+export interface ReadPacksOptions {
+  /** Size of the ranged reads of a local pack (tests). */
+  pieceBytes?: number;
+  /** Stops reading (the run then resolves after the verdicts of the packs already read). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Reads and verifies the packs `ids` (with their indexed blobs and stored sizes; a PackFeed
+ * gives them as they are found); calls `onVerdict` for each in order, with the bytes read.
+ * A backend error fails the run.
  */
 export async function readAndVerifyPacks(
   repo: Repository,
-  ids: readonly string[],
+  ids: Iterable<string> | AsyncIterable<string>,
   blobsOf: (id: string) => readonly PackedBlob[],
   sizeOf: (id: string) => number,
   onVerdict: (i: number, verdict: PackVerdict, bytes: number) => void,
-  pieceBytes = PIECE_BYTES,
+  opts: ReadPacksOptions = {},
 ): Promise<void> {
+  const pieceBytes = opts.pieceBytes ?? PIECE_BYTES;
   const reader = new PackReader(repo);
   const local = repo.backend.location.startsWith('/');
   let delivered = Promise.resolve();
   let failed = false;
-  for (let i = 0; i < ids.length && !failed; i++) {
-    const id = ids[i];
+  let i = 0;
+  for await (const id of ids) {
+    if (failed || opts.signal?.aborted) break;
     const blobs = blobsOf(id);
     const plan = local ? planPieces(blobs, sizeOf(id), pieceBytes) : undefined;
     let read: { size: number; verdict: Promise<PackVerdict> };
@@ -252,7 +450,8 @@ export async function readAndVerifyPacks(
       read = { size: 0, verdict: Promise.reject(err) };
     }
     const { size, verdict } = read;
-    delivered = delivered.then(async () => onVerdict(i, await verdict, size));
+    const k = i++;
+    delivered = delivered.then(async () => onVerdict(k, await verdict, size));
     delivered.catch(() => {
       failed = true; // stop reading; the error is thrown below, after earlier verdicts
     });

@@ -1,8 +1,9 @@
 /**
  * The fast path of check --read-data's blob verification: decides that a sealed blob is
  * intact (its MAC verifies, it decrypts, decompresses and hashes to its ID) without
- * allocating a buffer per blob. Decryption runs in small windows hashed or gathered as they
- * come out, decompression writes into a scratch buffer reused from blob to blob, and one
+ * allocating a buffer per blob. Decryption runs in small windows hashed or decompressed as
+ * they come out, decompression streams into a small buffer reused from blob to blob (no
+ * buffer of a blob's size, which cost a thread up to twice the largest blob), and one
  * AES-128 cipher per key derives every Poly1305 key. It only says yes or no: a blob it
  * rejects is opened again by blob-codec's openBlob, which finds and words the error, so a
  * damaged blob is reported exactly as before.
@@ -17,25 +18,13 @@ const MAC_LEN = 16;
 /** Bytes decrypted per call: small enough that the output comes from malloc's free lists. */
 const WINDOW = 64 * 1024;
 
-/** Scratch space of one thread: grows to the largest blob seen, then is reused. */
-let compressed: Buffer = Buffer.allocUnsafeSlow(0);
-let plain: Buffer = Buffer.allocUnsafeSlow(0);
+/** Decompressed bytes taken from zstd per call, into a buffer reused from blob to blob. */
+const OUT_BYTES = 128 * 1024;
+
+let out: Buffer | undefined;
 const polyKey = Buffer.alloc(32);
 let dctx: InstanceType<typeof zstd.DCtx> | undefined;
 let macCipher: { key: MasterKey; aes: Cipher } | undefined;
-
-/** The scratch buffers are dropped after a second unused: a worker thread outlives the check. */
-const release = setTimeout(() => {
-  compressed = Buffer.allocUnsafeSlow(0);
-  plain = compressed;
-}, 1000).unref();
-
-/** `buf` when it holds `size` bytes, else a new buffer of `size` rounded up to 1 MiB. */
-function grown(buf: Buffer, size: number): Buffer {
-  const MiB = 1024 * 1024;
-  release.refresh();
-  return buf.length >= size ? buf : Buffer.allocUnsafeSlow(Math.ceil(size / MiB) * MiB);
-}
 
 /** The Poly1305 key of a box, with one AES-128 cipher per key and one reused key buffer. */
 function macKeyOf(key: MasterKey, iv: Uint8Array): Buffer {
@@ -61,24 +50,40 @@ export function blobIsIntact(
   const mac = poly1305(ct, macKeyOf(key, iv));
   if (!timingSafeEqual(mac, sealed.subarray(sealed.length - MAC_LEN))) return false;
   const decipher = createDecipheriv('aes-256-ctr', key.encrypt, iv);
+  const hash = createHash('sha256');
   if (uncompressedLength === 0) {
-    const hash = createHash('sha256');
     for (let off = 0; off < ct.length; off += WINDOW)
       hash.update(decipher.update(ct.subarray(off, off + WINDOW)));
     return hash.digest('hex') === id;
   }
-  // Gathered, then decompressed in one call: zstd then writes straight into `plain`
-  // (streaming would decode into its own window buffer and copy out of it).
-  compressed = grown(compressed, ct.length);
-  for (let off = 0; off < ct.length; off += WINDOW)
-    compressed.set(decipher.update(ct.subarray(off, off + WINDOW)), off);
-  plain = grown(plain, uncompressedLength);
-  dctx ??= new zstd.DCtx();
-  let n: number;
+  // Streamed: each decrypted window goes to zstd, whose output is hashed piece by piece, so
+  // no buffer of the blob's size is needed (its window is that of the frame: 512 KiB at the
+  // level holdfast writes). The frame must end exactly with the ciphertext.
+  const d = (dctx ??= new zstd.DCtx());
+  const to = (out ??= Buffer.allocUnsafeSlow(OUT_BYTES));
+  let total = 0;
+  let status = -1;
   try {
-    n = dctx.decompress(plain.subarray(0, uncompressedLength), compressed.subarray(0, ct.length));
+    for (let off = 0; off < ct.length; off += WINDOW) {
+      let input = decipher.update(ct.subarray(off, off + WINDOW));
+      for (;;) {
+        const [left, produced, consumed] = d.decompressStream(to, input);
+        status = left;
+        total += produced;
+        if (total > uncompressedLength) throw new Error('longer than announced');
+        hash.update(to.subarray(0, produced));
+        input = input.subarray(consumed);
+        if (input.length === 0 && produced < to.length) break;
+        if (consumed === 0 && produced === 0) throw new Error('no progress');
+      }
+    }
   } catch {
+    dctx = undefined; // stopped inside a frame: the next blob starts with a fresh context
     return false;
   }
-  return createHash('sha256').update(plain.subarray(0, n)).digest('hex') === id;
+  if (status !== 0 || total !== uncompressedLength) {
+    dctx = undefined;
+    return false;
+  }
+  return hash.digest('hex') === id;
 }

@@ -34,11 +34,23 @@ const errText = (err: unknown) => (err instanceof Error ? err.message : String(e
  */
 const turnover = collectGarbageEvery(4 * 1024 * 1024);
 
+/** A total order on every field of a blob entry (so equal lists sort identically). */
+function byAllFields(x: PackedBlob, y: PackedBlob): number {
+  return (
+    x.offset - y.offset ||
+    x.length - y.length ||
+    x.uncompressedLength - y.uncompressedLength ||
+    (x.type < y.type ? -1 : x.type > y.type ? 1 : 0) ||
+    (x.id < y.id ? -1 : x.id > y.id ? 1 : 0)
+  );
+}
+
+/** True when `a` and `b` list the same blob entries, in any order. */
 export function sameBlobs(a: readonly PackedBlob[], b: readonly PackedBlob[]): boolean {
-  const key = (x: PackedBlob) => `${x.type}:${x.id}:${x.offset}:${x.length}:${x.uncompressedLength}`;
-  const sa = a.map(key).sort();
-  const sb = b.map(key).sort();
-  return sa.length === sb.length && sa.every((k, i) => k === sb[i]);
+  if (a.length !== b.length) return false;
+  const sa = [...a].sort(byAllFields);
+  const sb = [...b].sort(byAllFields);
+  return sa.every((x, i) => byAllFields(x, sb[i]) === 0);
 }
 
 /** The finding when a pack's SHA-256 (hex) is not its name. */

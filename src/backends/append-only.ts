@@ -16,28 +16,38 @@ export function appendOnlyError(location: string, h: FileHandle): HoldfastError 
 }
 
 export function appendOnlyBackend(inner: Backend): Backend {
+  /** False when the file exists and is kept; throws when it exists and would change. */
+  async function mayStore(h: FileHandle, length: number): Promise<boolean> {
+    if (h.type === 'lock') return true;
+    // Content-named files never change: an existing one is kept, never replaced.
+    const existing = await inner.stat(h).catch((err: unknown) => {
+      if (inner.isNotFound(err)) return undefined;
+      throw err;
+    });
+    if (existing && existing.size === length && h.type !== 'config') return false;
+    if (existing)
+      throw new HoldfastError(
+        'APPEND_ONLY',
+        `the repository at ${inner.location} is append-only: ${relativePath(h)} exists and cannot be replaced`,
+      );
+    return true;
+  }
+
   async function save(h: FileHandle, data: Uint8Array): Promise<void> {
-    if (h.type !== 'lock') {
-      // Content-named files never change: an existing one is kept, never replaced.
-      const existing = await inner.stat(h).catch((err: unknown) => {
-        if (inner.isNotFound(err)) return undefined;
-        throw err;
-      });
-      if (existing && existing.size === data.length && h.type !== 'config') return;
-      if (existing)
-        throw new HoldfastError(
-          'APPEND_ONLY',
-          `the repository at ${inner.location} is append-only: ${relativePath(h)} exists and cannot be replaced`,
-        );
-    }
-    await inner.save(h, data);
+    if (await mayStore(h, data.length)) await inner.save(h, data);
   }
 
   return {
     location: inner.location,
     create: () => inner.create(),
     save,
+    saveFile: inner.saveFile
+      ? async (h, file, length) => {
+          if (await mayStore(h, length)) await inner.saveFile!(h, file, length);
+        }
+      : undefined,
     load: (h, offset, length) => inner.load(h, offset, length),
+    loadInto: inner.loadInto ? (h, offset, into) => inner.loadInto!(h, offset, into) : undefined,
     stat: (h) => inner.stat(h),
     list: (type) => inner.list(type),
     async remove(h) {

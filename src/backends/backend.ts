@@ -1,7 +1,8 @@
 /**
  * The small interface every storage backend implements (restic's backend model): save a
- * whole file, load a byte range, stat, list and remove, plus a way to tell "not found" from
- * other failures. Behaviour such as retries or limits is added by wrapping a Backend.
+ * whole file (or, optionally, copy one from a local file), load a byte range, stat, list and
+ * remove, plus a way to tell "not found" from other failures. Behaviour such as retries or
+ * limits is added by wrapping a Backend.
  */
 
 export type FileType = 'config' | 'key' | 'lock' | 'snapshot' | 'index' | 'pack';
@@ -26,8 +27,25 @@ export interface Backend {
   create(): Promise<void>;
   /** Stores `data` under `h` atomically: a reader never sees a partial file. */
   save(h: FileHandle, data: Uint8Array): Promise<void>;
+  /**
+   * Optional: stores under `h`, as save does (atomically), the content of the local file at
+   * `path`, which holds exactly `length` bytes (/proc/self/fd/N names a file without a name).
+   * Offered by backends that can copy a file without reading it into memory (local: a copy in
+   * the kernel); callers without it read the file and call save. The caller keeps the file
+   * open and unchanged until the returned promise settles; the implementation opens it first.
+   * A file that does not hold `length` bytes is refused and nothing is stored. Decorators
+   * forward it with everything they add to save (limits count `length` bytes), and leave it
+   * undefined when the inner backend has none.
+   */
+  saveFile?(h: FileHandle, path: string, length: number): Promise<void>;
   /** Loads `length` bytes at `offset` (all remaining bytes when length is undefined). */
   load(h: FileHandle, offset?: number, length?: number): Promise<Buffer>;
+  /**
+   * Reads exactly `into.length` bytes at `offset` into `into` (a short read fails as load's
+   * does), so that a caller can reuse its memory. Absent = only load; decorators forward it
+   * when their inner backend has it.
+   */
+  loadInto?(h: FileHandle, offset: number, into: Uint8Array): Promise<void>;
   stat(h: FileHandle): Promise<FileInfo>;
   /** Lists files of a type whose names are valid IDs (temporary files are invisible). */
   list(type: FileType): Promise<FileInfo[]>;

@@ -1,11 +1,15 @@
 /**
  * The conformance suite every backend must pass (restic's internal/backend/test): create,
  * save and load (whole and ranges), stat, list per type with sizes, remove, "not found" on
- * each operation, saving the same file twice, concurrent saves, and temporary or foreign
- * names staying invisible. Register it from a test file with describeConformance().
+ * each operation, saving the same file twice, concurrent saves, temporary or foreign names
+ * staying invisible, and saveFile (where the backend has it) storing what save would.
+ * Register it from a test file with describeConformance().
  */
 import { createHash, randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isHoldfastError } from '../errors.js';
 import { type Backend, FILE_TYPES, type FileHandle, type FileType } from './backend.js';
@@ -176,6 +180,53 @@ export function describeConformance(
       loaded.forEach((d, i) => assert.ok(d.equals(files[i].data)));
       await Promise.all(files.map((f) => be.remove(f.h)));
       assert.deepEqual(await be.list('pack'), []);
+    });
+
+    test('saveFile stores a local file as save does, also one without a name; a wrong length is refused', async (ctx) => {
+      const saveFile = be.saveFile?.bind(be);
+      if (!saveFile) return ctx.skip('the backend has no saveFile');
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conf-savefile-'));
+      try {
+        const files = [
+          contentNamed('pack', 10_000),
+          contentNamed('pack', opts.largeSize ?? 3 * 1024 * 1024 + 7),
+          contentNamed('index', 1),
+        ];
+        for (const f of files) {
+          const file = path.join(dir, f.h.name);
+          fs.writeFileSync(file, f.data);
+          await saveFile(f.h, file, f.data.length);
+          assert.deepEqual(await be.stat(f.h), { name: f.h.name, size: f.data.length });
+          assert.ok((await be.load(f.h)).equals(f.data));
+          await saveFile(f.h, file, f.data.length); // a second time: still whole, listed once
+          assert.ok((await be.load(f.h)).equals(f.data));
+        }
+        const packs = (await be.list('pack')).map((x) => x.name);
+        assert.deepEqual(packs.sort(), [files[0].h.name, files[1].h.name].sort());
+        if (process.platform === 'linux') {
+          // An unlinked file, through /proc/self/fd (as a pack spooled in an O_TMPFILE comes).
+          const f = contentNamed('pack', 200_000);
+          const file = path.join(dir, 'unlinked');
+          const fd = fs.openSync(file, 'w+');
+          try {
+            fs.writeSync(fd, f.data);
+            fs.unlinkSync(file);
+            await saveFile(f.h, `/proc/self/fd/${fd}`, f.data.length);
+          } finally {
+            fs.closeSync(fd);
+          }
+          assert.ok((await be.load(f.h)).equals(f.data));
+          await be.remove(f.h);
+        }
+        const short = contentNamed('pack', 1000);
+        fs.writeFileSync(path.join(dir, 'short'), short.data);
+        await assert.rejects(saveFile(short.h, path.join(dir, 'short'), 1001), (err) => !be.isNotFound(err));
+        await rejectsNotFound(be, be.stat(short.h), 'stat after a refused saveFile');
+        for (const f of files) await be.remove(f.h);
+        assert.deepEqual(await be.list('pack'), []);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     test('temporary and foreign names are invisible to list', async (ctx) => {

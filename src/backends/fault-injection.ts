@@ -76,6 +76,13 @@ export function faultInjectingBackend(
       await inner.save(h, data);
       await afterEffect(`save ${name(h)}`);
     },
+    saveFile: inner.saveFile
+      ? async (h, file, length) => {
+          await before(`save ${name(h)}`);
+          await inner.saveFile!(h, file, length);
+          await afterEffect(`save ${name(h)}`);
+        }
+      : undefined,
     async load(h, offset, length) {
       await before(`load ${name(h)}`, 2);
       const data = await inner.load(h, offset, length);

@@ -113,7 +113,13 @@ describe('backups under injected faults', () => {
       const clean = await openRepository(localBackend(dir), PW);
       const report = await checkRepository(clean, { readData: { kind: 'all' } });
       assert.deepEqual(report.errors, [], `seed ${seed} (attempts ${attempts}): check found errors`);
-      assert.equal(report.snapshots, snapshots, `seed ${seed}: snapshots`);
+      // A failed backup may still have stored its snapshot when the answer to that save was
+      // lost and the retry then failed: it is complete (the check above passed), only unknown.
+      const stored = report.snapshots - snapshots;
+      assert.ok(
+        stored === 0 || (stored === 1 && snapshots < 2),
+        `seed ${seed}: ${report.snapshots} snapshots`,
+      );
       if (seed % 15 === 0 || (seed <= 5 && snapshots < 2))
         assert.match(
           restic(['check', '--read-data'], { repo: dir, password: PW.toString() }),

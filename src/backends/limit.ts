@@ -75,12 +75,26 @@ export function limitBackend(inner: Backend, opts: LimitOptions = {}): Backend {
         await up?.take(data.length);
         await inner.save(h, data);
       }),
+    saveFile: inner.saveFile
+      ? (h, file, length) =>
+          sem.run(async () => {
+            await up?.take(length);
+            await inner.saveFile!(h, file, length);
+          })
+      : undefined,
     load: (h, offset, length) =>
       sem.run(async () => {
         const data = await inner.load(h, offset, length);
         await down?.take(data.length);
         return data;
       }),
+    loadInto: inner.loadInto
+      ? (h, offset, into) =>
+          sem.run(async () => {
+            await inner.loadInto!(h, offset, into);
+            await down?.take(into.length);
+          })
+      : undefined,
     stat: (h) => sem.run(() => inner.stat(h)),
     list: (type) => sem.run(() => inner.list(type)),
     remove: (h) => sem.run(() => inner.remove(h)),

@@ -1,6 +1,7 @@
 /**
- * The local backend passes the conformance suite, bare and inside the decorator stack that
- * openBackend builds; holdfast's --append-only guard refuses removes except of locks.
+ * The local backend passes the conformance suite (saveFile included), bare and inside the
+ * decorator stack that openBackend builds; holdfast's --append-only guard refuses removes
+ * except of locks, and never replaces a file, whether given as bytes or as a file to copy.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -73,5 +74,22 @@ describe('append-only guard', () => {
     await be.save(idx.h, idx.data);
     await be.save(idx.h, idx.data);
     assert.ok((await be.load({ type: 'config', name: '' })).equals(cfg));
+  });
+
+  test('saveFile is guarded like save: an existing pack is kept, never replaced', async () => {
+    const be = openBackend(path.join(tmp, 'r3'), { appendOnly: true });
+    await be.create();
+    const pack = contentNamed('pack', 5000);
+    const src = path.join(tmp, 'pack-source');
+    fs.writeFileSync(src, pack.data);
+    await be.saveFile!(pack.h, src, pack.data.length);
+    const stored = path.join(tmp, 'r3', 'data', pack.h.name.slice(0, 2), pack.h.name);
+    const inode = fs.statSync(stored).ino;
+    await be.saveFile!(pack.h, src, pack.data.length);
+    assert.equal(fs.statSync(stored).ino, inode, 'kept, not copied again');
+    await assert.rejects(be.saveFile!(pack.h, src, pack.data.length + 1), (err) =>
+      isHoldfastError(err, 'APPEND_ONLY'),
+    );
+    assert.ok((await be.load(pack.h)).equals(pack.data));
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Local filesystem backend. Files are written under a temporary name in the same
  * directory, fsynced, renamed and the directory fsynced, so a killed process never leaves a
- * partial file under a final name; stored files are made read-only, as restic does.
+ * partial file under a final name; stored files are made read-only, as restic does. A file
+ * given by path (saveFile) is copied by the kernel, never read into memory.
  */
 import { promises as fsp, constants as fsc } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -16,6 +17,7 @@ import {
   relativePath,
   TYPE_DIRS,
 } from './backend.js';
+import { permanentError } from './backend-error.js';
 
 function ioError(what: string, err: unknown): HoldfastError {
   const e = err as NodeJS.ErrnoException;
@@ -53,29 +55,59 @@ export function localBackend(root: string): Backend {
     }
   }
 
-  async function save(h: FileHandle, data: Uint8Array): Promise<void> {
+  /**
+   * Stores a file atomically: `fill` creates the temporary file (failing if it exists) with
+   * the content, durable on disk; then the rename, the directory's fsync, read-only mode.
+   */
+  async function store(h: FileHandle, fill: (tmp: string) => Promise<void>): Promise<void> {
     const final = full(h);
     const dir = path.dirname(final);
     const tmp = `${final}-tmp-${randomBytes(8).toString('hex')}`;
-    let fd: fsp.FileHandle | undefined;
     try {
-      fd = await fsp.open(tmp, 'wx', 0o600).catch(async (err: NodeJS.ErrnoException) => {
+      await fill(tmp).catch(async (err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw err;
         await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-        return fsp.open(tmp, 'wx', 0o600);
+        return fill(tmp);
       });
-      await fd.writeFile(data);
-      await fd.sync();
-      await fd.close();
-      fd = undefined;
       await fsp.rename(tmp, final);
       await fsyncDir(dir);
       await fsp.chmod(final, 0o400);
     } catch (err) {
-      await fd?.close().catch(() => undefined);
       await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      if (err instanceof HoldfastError) throw err;
       throw ioError(`cannot save ${relativePath(h)}`, err);
     }
+  }
+
+  async function save(h: FileHandle, data: Uint8Array): Promise<void> {
+    await store(h, async (tmp) => {
+      const fd = await fsp.open(tmp, 'wx', 0o600);
+      try {
+        await fd.writeFile(data);
+        await fd.sync();
+      } finally {
+        await fd.close();
+      }
+    });
+  }
+
+  /**
+   * Copies the file in the kernel (libuv: copy_file_range or sendfile; a reflink where the
+   * filesystem has them), so the bytes never pass through this process.
+   */
+  async function saveFile(h: FileHandle, src: string, length: number): Promise<void> {
+    await store(h, async (tmp) => {
+      await fsp.copyFile(src, tmp, fsc.COPYFILE_EXCL | fsc.COPYFILE_FICLONE);
+      const fd = await fsp.open(tmp, 'r');
+      try {
+        const { size } = await fd.stat();
+        if (size !== length)
+          throw permanentError(`cannot save ${relativePath(h)}: ${src} holds ${size} bytes, not ${length}`);
+        await fd.sync();
+      } finally {
+        await fd.close();
+      }
+    });
   }
 
   async function load(h: FileHandle, offset = 0, length?: number): Promise<Buffer> {
@@ -95,6 +127,27 @@ export function localBackend(root: string): Backend {
       if (got < want)
         fail('BACKEND', `${relativePath(h)}: short read (${got} of ${want} bytes at ${offset})`);
       return buf;
+    } catch (err) {
+      if (err instanceof HoldfastError) throw err;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err;
+      throw ioError(`cannot load ${relativePath(h)}`, err);
+    } finally {
+      await fd?.close();
+    }
+  }
+
+  async function loadInto(h: FileHandle, offset: number, into: Uint8Array): Promise<void> {
+    let fd: fsp.FileHandle | undefined;
+    try {
+      fd = await fsp.open(full(h), 'r');
+      let got = 0;
+      while (got < into.length) {
+        const { bytesRead } = await fd.read(into, got, into.length - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      if (got < into.length)
+        fail('BACKEND', `${relativePath(h)}: short read (${got} of ${into.length} bytes at ${offset})`);
     } catch (err) {
       if (err instanceof HoldfastError) throw err;
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err;
@@ -155,7 +208,9 @@ export function localBackend(root: string): Backend {
     location: abs,
     create,
     save,
+    saveFile,
     load,
+    loadInto,
     stat,
     list,
     remove,

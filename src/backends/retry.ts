@@ -106,7 +106,13 @@ export function retryBackend(inner: Backend, opts: RetryOptions = {}): Backend {
     location: inner.location,
     create: () => retry('create', () => inner.create()),
     save: (h, data) => retry(`save ${relativePath(h)}`, () => inner.save(h, data)),
+    saveFile: inner.saveFile
+      ? (h, file, length) => retry(`save ${relativePath(h)}`, () => inner.saveFile!(h, file, length))
+      : undefined,
     load,
+    loadInto: inner.loadInto
+      ? (h, offset, into) => retry(`load ${relativePath(h)}`, () => inner.loadInto!(h, offset, into))
+      : undefined,
     stat: (h) => retry(`stat ${relativePath(h)}`, () => inner.stat(h)),
     list: (type) => retry(`list ${type}`, () => inner.list(type)),
     remove,

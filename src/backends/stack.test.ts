@@ -1,12 +1,16 @@
 /**
  * The decorators on their own: retry (backoff, what it retries and what it never retries,
  * truncated and damaged reads), limit (parallelism, bandwidth), timeout, fault injection
- * (seeded), known_hosts matching and URL handling.
+ * (seeded), saveFile through all of them, known_hosts matching and URL handling.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { HoldfastError, isHoldfastError } from '../errors.js';
+import { appendOnlyBackend } from './append-only.js';
 import type { Backend, FileHandle } from './backend.js';
 import { notFoundError, permanentError, transientError } from './backend-error.js';
 import { faultInjectingBackend, seededRandom } from './fault-injection.js';
@@ -35,6 +39,12 @@ function memory(script: { fail?: (op: string, n: number) => unknown } = {}) {
     async save(h, data) {
       hit('save');
       files.set(key(h), Buffer.from(data));
+    },
+    async saveFile(h, file, length) {
+      hit('saveFile');
+      const data = await fs.promises.readFile(file);
+      if (data.length !== length) throw permanentError(`${file} holds ${data.length} bytes, not ${length}`);
+      files.set(key(h), data);
     },
     async load(h, offset = 0, length) {
       hit('load');
@@ -230,6 +240,103 @@ describe('fault injection', () => {
     const got = await be.load(f.h);
     assert.ok(got.length < 1000 && f.data.subarray(0, got.length).equals(got));
     assert.equal(be.faults.truncations, 1);
+  });
+});
+
+describe('saveFile through the decorators', () => {
+  /** A local file holding `f.data`, removed after `fn`. */
+  async function withFile(f: { data: Buffer }, fn: (file: string) => Promise<void>): Promise<void> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stack-savefile-'));
+    try {
+      const file = path.join(dir, 'f');
+      fs.writeFileSync(file, f.data);
+      await fn(file);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  test('absent from every decorator when the inner backend has none', () => {
+    const bare: Backend = { ...memory().be, saveFile: undefined };
+    const stack = [
+      timeoutBackend(bare),
+      limitBackend(bare),
+      retryBackend(bare),
+      appendOnlyBackend(bare),
+      faultInjectingBackend(bare, { seed: 1 }),
+      appendOnlyBackend(retryBackend(limitBackend(timeoutBackend(bare)))),
+    ];
+    for (const be of stack) assert.equal(be.saveFile, undefined);
+  });
+
+  test('retried like save (transient failures, lost answers), never when permanent', async () => {
+    const m = memory({ fail: (op, n) => op === 'saveFile' && n <= 2 && transientError('connection reset') });
+    const faulty = faultInjectingBackend(m.be, { seed: 5, lostResponseRate: 0.5 });
+    const be = retryBackend(limitBackend(timeoutBackend(faulty)), { attempts: 12, baseDelayMs: 1 });
+    const f = file(5000);
+    await withFile(f, async (p) => {
+      await be.saveFile!(f.h, p, f.data.length);
+      assert.ok(m.files.get(`pack/${f.h.name}`)!.equals(f.data));
+      assert.ok(m.calls.saveFile >= 3);
+      const calls = m.calls.saveFile;
+      await assert.rejects(be.saveFile!(f.h, p, f.data.length + 1), /holds 5000 bytes, not 5001/);
+      assert.equal(m.calls.saveFile, calls + 1, 'a permanent error is not retried');
+    });
+    assert.equal(m.calls.save, undefined, 'save itself was never called');
+  });
+
+  test('timed out like save', async () => {
+    const m = memory();
+    const hang: Backend = { ...m.be, saveFile: () => new Promise(() => undefined) };
+    const be = timeoutBackend(hang, { timeoutMs: 30 });
+    const f = file();
+    await assert.rejects(
+      be.saveFile!(f.h, '/nonexistent', 100),
+      (err) => isHoldfastError(err, 'BACKEND') && /save data\/.* timed out/.test(err.message),
+    );
+  });
+
+  test('limited like save: connections, and `length` bytes of upload bandwidth', async () => {
+    let active = 0;
+    let peak = 0;
+    const m = memory();
+    const slow: Backend = {
+      ...m.be,
+      saveFile: async (h, file, length) => {
+        active++;
+        peak = Math.max(peak, active);
+        await new Promise((r) => setTimeout(r, 5));
+        active--;
+        await m.be.saveFile!(h, file, length);
+      },
+    };
+    const f = file(1000);
+    await withFile(f, async (p) => {
+      const shared = limitBackend(slow, { connections: 3 });
+      await Promise.all(Array.from({ length: 10 }, () => shared.saveFile!(f.h, p, 1000)));
+      assert.equal(peak, 3);
+      // 100 kB/s with a one-second burst: 100 kB pass at once, the next 20 kB wait ~200 ms.
+      const be = limitBackend(m.be, { uploadBytesPerSec: 100_000 });
+      const big = file(120_000);
+      await withFile(big, async (q) => {
+        const started = performance.now();
+        await be.saveFile!(big.h, q, 120_000);
+        assert.ok(performance.now() - started >= 150, 'waited for the bandwidth limit');
+      });
+    });
+  });
+
+  test('append-only: an existing file of the same size is kept, another size refused', async () => {
+    const m = memory();
+    const be = appendOnlyBackend(m.be);
+    const f = file(300);
+    await withFile(f, async (p) => {
+      await be.saveFile!(f.h, p, 300);
+      await be.saveFile!(f.h, p, 300);
+      assert.equal(m.calls.saveFile, 1, 'the existing file was kept');
+      await assert.rejects(be.saveFile!(f.h, p, 301), (err) => isHoldfastError(err, 'APPEND_ONLY'));
+      assert.equal(m.calls.saveFile, 1);
+    });
   });
 });
 

@@ -33,7 +33,13 @@ export function timeoutBackend(inner: Backend, opts: TimeoutOptions = {}): Backe
     location: inner.location,
     create: () => timed('create', () => inner.create()),
     save: (h, data) => timed(`save ${name(h)}`, () => inner.save(h, data)),
+    saveFile: inner.saveFile
+      ? (h, file, length) => timed(`save ${name(h)}`, () => inner.saveFile!(h, file, length))
+      : undefined,
     load: (h, offset, length) => timed(`load ${name(h)}`, () => inner.load(h, offset, length)),
+    loadInto: inner.loadInto
+      ? (h, offset, into) => timed(`load ${name(h)}`, () => inner.loadInto!(h, offset, into))
+      : undefined,
     stat: (h) => timed(`stat ${name(h)}`, () => inner.stat(h)),
     list: (type) => timed(`list ${type}`, () => inner.list(type)),
     remove: (h) => timed(`remove ${name(h)}`, () => inner.remove(h)),

@@ -1,20 +1,23 @@
 /**
  * A pack being filled, kept in a temporary file instead of memory (as restic does): sealed
  * blobs are appended through a small staging buffer (two of them, so one can be written while
- * the other fills) and the finished pack is read back for its upload. Memory stays flat while
- * packs fill, and the main thread no longer copies every blob into a fresh pack-sized buffer
- * (fresh memory costs a page fault per 4 KiB here; the read back faults on libuv's threads).
- * The upload buffer is not reused: a save that timed out may still be reading it.
+ * the other fills), and hashed in file order as they are written, so the pack's ID (the
+ * SHA-256 of its bytes) is known when it is sealed. A backend that can copy a file
+ * (Backend.saveFile) then stores the pack straight from the temporary file, which the kernel
+ * copies without the bytes passing through this process; for the others the pack is read
+ * back into a buffer of its own (fresh memory: a page fault per 4 KiB, on libuv's threads),
+ * not reused, since a save that timed out may still be reading it.
  *
  * The file has no name (or loses it as soon as it is opened), so a crash or a failed backup
  * leaves nothing behind in the temporary directory (TMPDIR, else /tmp).
  */
-import { constants as fsc, promises as fsp } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { constants as fsc, existsSync, promises as fsp } from 'node:fs';
+import { createHash, type Hash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { HoldfastError } from '../errors.js';
 import type { PackedBlob } from './pack.js';
+import { profiled } from './profile.js';
 
 /** Bytes gathered before a write; blobs at least half this size are written directly. */
 const STAGE_SIZE = 1024 * 1024;
@@ -29,6 +32,24 @@ export interface PackSpool {
   staged: number;
   /** The last write queued; writes happen in order. */
   written: Promise<void>;
+  /** SHA-256 of the bytes queued for writing so far, in file order. */
+  readonly hash: Hash;
+}
+
+/** A spool whose bytes are all written: its pack's ID and where to read the pack. */
+export interface SealedSpool {
+  /** SHA-256 of the pack, in hex: its name. */
+  readonly id: string;
+  readonly length: number;
+  /**
+   * A path that opens the temporary file (Linux: /proc/self/fd/N, which works for a file
+   * without a name); undefined where the system has none. Valid until close().
+   */
+  readonly path: string | undefined;
+  /** Reads the whole pack into a buffer of its own. */
+  read(): Promise<Buffer>;
+  /** Closes the file, which is then gone. */
+  close(): Promise<void>;
 }
 
 function spoolError(err: unknown): HoldfastError {
@@ -79,9 +100,11 @@ export async function openSpool(): Promise<PackSpool> {
     spare: Buffer.allocUnsafeSlow(STAGE_SIZE),
     staged: 0,
     written: Promise.resolve(),
+    hash: createHash('sha256'),
   };
 }
 
+/** Queues a write of `bytes` at `at`, which is always the end of what was queued before. */
 function queueWrite(sp: PackSpool, bytes: Uint8Array, at: number): void {
   const prev = sp.written;
   sp.written = (async () => {
@@ -96,7 +119,9 @@ function queueWrite(sp: PackSpool, bytes: Uint8Array, at: number): void {
       throw spoolError(err);
     }
   })();
-  sp.written.catch(() => undefined); // observed by the next append or by finishSpool
+  sp.written.catch(() => undefined); // observed by the next append or by sealSpool
+  // Hashed as queued: writes are queued in file order, and the bytes do not change until written.
+  profiled('hash pack', bytes.length, () => sp.hash.update(bytes));
 }
 
 /** Starts writing the staged bytes; the other staging buffer takes over once it is free. */
@@ -137,26 +162,47 @@ export async function copyToSpool(sp: PackSpool, bytes: Uint8Array): Promise<voi
   }
 }
 
-/** Writes what is staged, reads the whole pack back into a buffer of its own and closes the file. */
-export async function finishSpool(sp: PackSpool): Promise<Buffer> {
+/** /proc/self/fd/N opens the file behind descriptor N, even one without a name (Linux). */
+let procFds: boolean | undefined;
+function fdPath(fd: number): string | undefined {
+  procFds ??= process.platform === 'linux' && existsSync('/proc/self/fd');
+  return procFds ? `/proc/self/fd/${fd}` : undefined;
+}
+
+/**
+ * Writes what is staged and waits for every write; the pack's ID comes from the running hash,
+ * without reading anything back. On failure the file is closed before the error is thrown;
+ * otherwise the caller closes the sealed spool once the pack is stored (or not).
+ */
+export async function sealSpool(sp: PackSpool): Promise<SealedSpool> {
   try {
     await flushStage(sp);
     await sp.written;
-    const buf = Buffer.allocUnsafeSlow(sp.size);
-    let got = 0;
-    try {
-      while (got < sp.size) {
-        const { bytesRead } = await sp.file.read(buf, got, sp.size - got, got);
-        if (bytesRead === 0) throw new Error(`short read at ${got} of ${sp.size} bytes`);
-        got += bytesRead;
-      }
-    } catch (err) {
-      throw spoolError(err);
-    }
-    return buf;
-  } finally {
+  } catch (err) {
     await sp.file.close().catch(() => undefined);
+    throw err;
   }
+  const { file, size } = sp;
+  return {
+    id: sp.hash.digest('hex'),
+    length: size,
+    path: fdPath(file.fd),
+    read: async () => {
+      const buf = Buffer.allocUnsafeSlow(size);
+      let got = 0;
+      try {
+        while (got < size) {
+          const { bytesRead } = await file.read(buf, got, size - got, got);
+          if (bytesRead === 0) throw new Error(`short read at ${got} of ${size} bytes`);
+          got += bytesRead;
+        }
+      } catch (err) {
+        throw spoolError(err);
+      }
+      return buf;
+    },
+    close: () => file.close().catch(() => undefined),
+  };
 }
 
 /** Closes a spool that will not be finished (its file is already unlinked). */

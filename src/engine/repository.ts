@@ -33,9 +33,9 @@ import {
   appendToSpool,
   copyToSpool,
   discardSpool,
-  finishSpool,
   openSpool,
   type PackSpool,
+  sealSpool,
 } from './pack-spool.js';
 import { formatPolynomial, isIrreducible, parsePolynomial, randomPolynomial } from './polynomial.js';
 import { collectGarbageEvery } from './gc-hint.js';
@@ -80,8 +80,6 @@ export interface SaveResult {
 
 /** Blobs smaller than this are hashed and sealed inline: a round trip to a worker costs more. */
 const INLINE_BELOW = 4096;
-/** Packs smaller than this are hashed on the calling thread (no worker started for a few KB). */
-const PACK_HASH_INLINE_BELOW = 1024 * 1024;
 /** Index files loaded at once. */
 const INDEX_LOADS_AHEAD = 8;
 /**
@@ -609,19 +607,32 @@ export class Repository {
     length.writeUInt32LE(header.length);
     await appendToSpool(pack, header);
     await appendToSpool(pack, length);
-    let bytes = await finishSpool(pack);
-    let id: string;
-    if (this.pool && bytes.length >= PACK_HASH_INLINE_BELOW) {
-      // The pack's hash (its name) on a worker; the bytes travel there and back without a copy.
-      const r = await this.pool.run<{ id: string; data: Uint8Array }>({ op: 'hash', data: bytes }, [
-        bytes.buffer as ArrayBuffer,
-      ]);
-      id = r.id;
-      bytes = asBuffer(r.data);
-    } else id = blobId(bytes);
-    const upload = profiledAsync('write', bytes.length, () =>
-      this.backend.save({ type: 'pack', name: id }, bytes),
-    )
+    const sealed = await sealSpool(pack); // the ID is hashed as the pack is written
+    const { id } = sealed;
+    const h = { type: 'pack', name: id } as const;
+    const backend = this.backend;
+    let store: () => Promise<void>;
+    if (backend.saveFile && sealed.path !== undefined) {
+      // Copied from the temporary file (by the kernel, for a local repository).
+      const saveFile = backend.saveFile.bind(backend);
+      const file = sealed.path;
+      store = async () => {
+        try {
+          await saveFile(h, file, sealed.length);
+        } finally {
+          await sealed.close();
+        }
+      };
+    } else {
+      let bytes: Buffer;
+      try {
+        bytes = await sealed.read();
+      } finally {
+        await sealed.close();
+      }
+      store = () => backend.save(h, bytes);
+    }
+    const upload = profiledAsync('write', sealed.length, store)
       .then(() => {
         this.unindexed.push({ id, blobs: pack.blobs });
         addPacks(this.index, [{ id, blobs: pack.blobs }]);
@@ -713,33 +724,7 @@ export class Repository {
     return asBuffer(r.plain);
   }
 
-  /**
-   * Opens several blobs of one range of a pack (`span`, read from pack offset `spanOffset`):
-   * on one worker in one message when the repository has workers, the range handed over
-   * without a copy when it owns its memory (it must not be used afterwards), else inline.
-   */
-  async decodeBlobsAsync(span: Buffer, spanOffset: number, locs: readonly BlobLocation[]): Promise<Buffer[]> {
-    const at = (loc: BlobLocation) => loc.offset - spanOffset;
-    if (!this.pool)
-      return locs.map((loc) => openBlob(this.key, loc, span.subarray(at(loc), at(loc) + loc.length)));
-    const data = ownsMemory(span) ? span : ownedCopy(span);
-    const blobs = locs.map((loc) => ({
-      type: loc.type,
-      id: loc.id,
-      uncompressedLength: loc.uncompressedLength,
-      packId: loc.packId,
-      at: at(loc),
-      length: loc.length,
-    }));
-    const r = await this.pool.run<{ plains: Uint8Array[] }>(
-      { op: 'openMany', key: this.workerKey, data, blobs },
-      [data.buffer as ArrayBuffer],
-    );
-    for (const loc of locs) this.turnover(loc.length);
-    return r.plains.map(asBuffer);
-  }
-
-  /** The worker pool, for tests that inject a failing worker. */
+  /** The worker pool (restore jobs run on it; tests inject a failing worker). */
   get workerPool(): WorkerPool | undefined {
     return this.pool;
   }

@@ -1,5 +1,5 @@
 /**
- * One piece of a restore, run on a restore thread (restore-worker.ts) or inline: a range of a
+ * One piece of a restore, run on a blob worker thread (blob-worker.ts) or inline: a range of a
  * pack holding whole blobs, each opened a window at a time (MAC checked over the whole blob
  * first, then decrypted and, when compressed, decompressed as a stream) and written, piece by
  * piece, at every place it goes; its ID is checked at its end. A place is an open descriptor (a file the main thread

@@ -5,8 +5,8 @@
  * Like restic, it first loads the trees (a level at a time, each tree pack read once per
  * level: restore-read.ts) and plans (restore-plan.ts), creating the directories, then reads
  * the repository pack by pack: each pack's needed blobs are read once, in ranges of about
- * 2 MiB, and each range goes to a job (restore-job.ts) on one of the restore threads
- * (restore-threads.ts; inline without workers) that opens and verifies every blob in it and
+ * 2 MiB, and each range goes to a job (restore-job.ts) on one of the blob worker threads
+ * (worker-pool.ts; inline without workers) that opens and verifies every blob in it and
  * writes it at each place any file needs it. A file whose blobs all lie in one range is
  * created, written and finished by that job; the others are held open here
  * (restore-files.ts) and their descriptors lent to the jobs. A few ranges are in flight at
@@ -34,7 +34,7 @@ import {
   type RestorePlan,
 } from './restore-plan.js';
 import { ByteBudget, forEachSettled, loadListing, readSpan, type Stop } from './restore-read.js';
-import { isThreadLost, RestoreThreads } from './restore-threads.js';
+import { isWorkerLost, type WorkerPool } from './worker-pool.js';
 import { plaintextLength } from './master-index.js';
 import type { Repository } from './repository.js';
 
@@ -88,7 +88,8 @@ interface Ctx {
   budget: ByteBudget;
   isRoot: boolean;
   /** Undefined: jobs run inline (a repository without worker threads). */
-  threads: RestoreThreads | undefined;
+  /** The blob workers that run the jobs; none: inline. */
+  pool: WorkerPool | undefined;
 }
 
 /** A file a job writes into through a descriptor the writer holds, and what the job adds. */
@@ -160,7 +161,18 @@ function describeJob(ctx: Ctx, span: PackSpan<NeededBlob>): { job: SpanJob; held
   return { job: { sparse, blobs, targets }, held };
 }
 
-/** Runs the job of one range read from its pack, on a restore thread or inline. */
+/** Runs a job on a blob worker; the range moves there (copied when it shares its memory). */
+async function runOnWorker(ctx: Ctx, pool: WorkerPool, bytes: Buffer, job: SpanJob): Promise<JobOutcome> {
+  const owns = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  const data = owns ? bytes : Uint8Array.prototype.slice.call(bytes);
+  const r = await pool.run<{ outcome: JobOutcome }>(
+    { op: 'restoreSpan', key: ctx.repo.workerKey, data, job },
+    [data.buffer as ArrayBuffer],
+  );
+  return r.outcome;
+}
+
+/** Runs the job of one range read from its pack, on a blob worker or inline. */
 async function runJob(ctx: Ctx, span: PackSpan<NeededBlob>, bytes: Buffer): Promise<void> {
   const { job, held } = describeJob(ctx, span);
   const fds = await Promise.allSettled(held.map((h) => ctx.writer.hold(h.file)));
@@ -173,10 +185,10 @@ async function runJob(ctx: Ctx, span: PackSpan<NeededBlob>, bytes: Buffer): Prom
   for (const t of job.targets) if ('fd' in t) t.fd = (fds[k++] as PromiseFulfilledResult<number>).value;
   let outcome: JobOutcome;
   try {
-    outcome = ctx.threads ? await ctx.threads.run(bytes, job) : runSpanJob(ctx.repo.key, bytes, job);
+    outcome = ctx.pool ? await runOnWorker(ctx, ctx.pool, bytes, job) : runSpanJob(ctx.repo.key, bytes, job);
   } catch (err) {
     for (const h of held) ctx.writer.release(h.file);
-    if (isThreadLost(err))
+    if (isWorkerLost(err))
       // What the thread did is unknown: remove every file the job owned.
       for (const t of job.targets) if ('file' in t) fs.rmSync(Buffer.from(t.file.path), { force: true });
     throw err;
@@ -252,13 +264,12 @@ async function restoreInto(
     fs.mkdirSync(d.path, { recursive: true, mode: 0o700 });
     counters.dirs++;
   }
-  const threads = repo.workerCount > 0 ? new RestoreThreads(repo.workerCount, repo.workerKey) : undefined;
   const ctx: Ctx = {
     repo,
     opts,
     counters,
     isRoot,
-    threads,
+    pool: repo.workerPool,
     stop: { failed: false },
     budget: new ByteBudget(SPAN_BYTES_AT_ONCE),
     writer: new FileWriter({
@@ -272,11 +283,7 @@ async function restoreInto(
       },
     }),
   };
-  try {
-    await writeFiles(ctx, plan, packs);
-  } finally {
-    await threads?.close();
-  }
+  await writeFiles(ctx, plan, packs);
   for (const link of plan.links) {
     fs.rmSync(link.path, { force: true });
     fs.linkSync(link.target.path, link.path);

@@ -21,6 +21,13 @@ interface Slot {
   jobs: Map<number, Pending>;
 }
 
+const lostErrors = new WeakSet<object>();
+
+/** True for the error of a job whose thread died: what the job did (to files, say) is unknown. */
+export function isWorkerLost(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && lostErrors.has(err);
+}
+
 /** Worker threads to use when not told: HOLDFAST_WORKERS, else one per core (at most 4). */
 export function defaultWorkerCount(): number {
   const env = process.env.HOLDFAST_WORKERS;
@@ -40,10 +47,17 @@ export class WorkerPool {
     return this.slots.map((s) => s.worker.threadId);
   }
 
-  /** Runs one job on the least busy thread; buffers in `transfer` move to the worker. */
-  run<T extends WorkerResult>(job: WorkerJob, transfer: ArrayBuffer[] = []): Promise<T> {
+  /**
+   * Runs one job on the least busy thread; buffers in `transfer` move to the worker. With
+   * `maxThreads`, only the first that many threads are used (and started).
+   */
+  run<T extends WorkerResult>(
+    job: WorkerJob,
+    transfer: ArrayBuffer[] = [],
+    maxThreads = this.size,
+  ): Promise<T> {
     if (this.closed) fail('IO', 'the blob worker pool is closed');
-    const slot = this.pick();
+    const slot = this.pick(Math.max(1, Math.min(maxThreads, this.size)));
     const seq = ++this.seq;
     return new Promise<T>((resolve, reject) => {
       if (slot.jobs.size === 0) slot.worker.ref();
@@ -52,10 +66,10 @@ export class WorkerPool {
     });
   }
 
-  private pick(): Slot {
+  private pick(max: number): Slot {
     let best: Slot | undefined;
-    for (const s of this.slots) if (!best || s.jobs.size < best.jobs.size) best = s;
-    if (best && (best.jobs.size === 0 || this.slots.length >= this.size)) return best;
+    for (const s of this.slots.slice(0, max)) if (!best || s.jobs.size < best.jobs.size) best = s;
+    if (best && (best.jobs.size === 0 || this.slots.length >= max)) return best;
     return this.spawn();
   }
 
@@ -77,6 +91,7 @@ export class WorkerPool {
       const i = this.slots.indexOf(slot);
       if (i >= 0) this.slots.splice(i, 1);
       const err = new HoldfastError('IO', `a blob worker thread stopped unexpectedly (${why})`);
+      lostErrors.add(err);
       for (const p of slot.jobs.values()) p.reject(err);
       slot.jobs.clear();
     };

@@ -5,6 +5,7 @@ import type { BlobOrigin } from './blob-codec.js';
 import type { MasterKey } from './crypto.js';
 import type { PackedBlob } from './pack.js';
 import type { PackVerdict } from './pack-verify.js';
+import type { JobOutcome, SpanJob } from './restore-job.js';
 import type { StageTotals } from './profile.js';
 
 /**
@@ -16,12 +17,6 @@ export type WorkerKey = string;
 
 export function workerKeyOf(key: MasterKey): WorkerKey {
   return Buffer.concat([key.encrypt, key.macK, key.macR]).toString('base64');
-}
-
-/** A blob inside a range of a pack sent whole: where it starts in that range, and its origin. */
-export interface SpanBlob extends BlobOrigin {
-  at: number;
-  length: number;
 }
 
 /** A job without its sequence number, as the pool's callers give it. */
@@ -43,7 +38,8 @@ export type WorkerJob =
       compress: boolean;
     }
   | { op: 'open'; key: WorkerKey; data: Uint8Array; loc: BlobOrigin }
-  | { op: 'openMany'; key: WorkerKey; data: Uint8Array; blobs: SpanBlob[] }
+  /** Restores the blobs of a range of a pack (restore-job.ts); `data` is that range. */
+  | { op: 'restoreSpan'; key: WorkerKey; data: Uint8Array; job: SpanJob }
   | { op: 'verifyPack'; key: WorkerKey; data: Uint8Array; id: string; blobs: PackedBlob[] }
   /** Only the blobs (offsets relative to `data`, a piece of pack `id`): no pack hash, no header. */
   | { op: 'verifyBlobs'; key: WorkerKey; data: Uint8Array; id: string; blobs: PackedBlob[] };
@@ -57,7 +53,7 @@ export type WorkerResult =
   | { iv: Uint8Array; ciphertext: Uint8Array; mac: Uint8Array; uncompressedLength: number }
   | SealedBatch
   | { plain: Uint8Array }
-  | { plains: Uint8Array[] }
+  | { outcome: JobOutcome }
   | { verdict: PackVerdict };
 
 export type WorkerResponse = { seq: number; profile?: StageTotals } & (

@@ -47,6 +47,7 @@ export function appendOnlyBackend(inner: Backend): Backend {
         }
       : undefined,
     load: (h, offset, length) => inner.load(h, offset, length),
+    localPath: inner.localPath ? (h) => inner.localPath!(h) : undefined,
     loadInto: inner.loadInto ? (h, offset, into) => inner.loadInto!(h, offset, into) : undefined,
     stat: (h) => inner.stat(h),
     list: (type) => inner.list(type),

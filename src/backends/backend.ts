@@ -46,6 +46,11 @@ export interface Backend {
    * when their inner backend has it.
    */
   loadInto?(h: FileHandle, offset: number, into: Uint8Array): Promise<void>;
+  /**
+   * The file's path on this machine, for a reader on another thread (check --read-data reads
+   * whole local packs on the workers). Absent for remote backends; decorators forward it.
+   */
+  localPath?(h: FileHandle): string;
   stat(h: FileHandle): Promise<FileInfo>;
   /** Lists files of a type whose names are valid IDs (temporary files are invisible). */
   list(type: FileType): Promise<FileInfo[]>;

@@ -88,6 +88,7 @@ export function limitBackend(inner: Backend, opts: LimitOptions = {}): Backend {
         await down?.take(data.length);
         return data;
       }),
+    localPath: inner.localPath ? (h) => inner.localPath!(h) : undefined,
     loadInto: inner.loadInto
       ? (h, offset, into) =>
           sem.run(async () => {

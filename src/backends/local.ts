@@ -211,6 +211,7 @@ export function localBackend(root: string): Backend {
     saveFile,
     load,
     loadInto,
+    localPath: full,
     stat,
     list,
     remove,

@@ -110,6 +110,7 @@ export function retryBackend(inner: Backend, opts: RetryOptions = {}): Backend {
       ? (h, file, length) => retry(`save ${relativePath(h)}`, () => inner.saveFile!(h, file, length))
       : undefined,
     load,
+    localPath: inner.localPath ? (h) => inner.localPath!(h) : undefined,
     loadInto: inner.loadInto
       ? (h, offset, into) => retry(`load ${relativePath(h)}`, () => inner.loadInto!(h, offset, into))
       : undefined,

@@ -16,6 +16,7 @@ import { notFoundError, permanentError, transientError } from './backend-error.j
 import { faultInjectingBackend, seededRandom } from './fault-injection.js';
 import { checkKnownHost, fingerprint } from './known-hosts.js';
 import { limitBackend, RateLimiter } from './limit.js';
+import { localBackend } from './local.js';
 import { applyBackendSettings } from './options.js';
 import { redactUrl } from './redact.js';
 import { restBackend } from './rest.js';
@@ -267,6 +268,21 @@ describe('saveFile through the decorators', () => {
       appendOnlyBackend(retryBackend(limitBackend(timeoutBackend(bare)))),
     ];
     for (const be of stack) assert.equal(be.saveFile, undefined);
+  });
+
+  test('localPath goes through the openBackend stack to the local file; fault injection hides it', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stack-local-'));
+    try {
+      const local = localBackend(dir);
+      const h: FileHandle = { type: 'pack', name: 'ab'.repeat(32) };
+      const stacked = appendOnlyBackend(retryBackend(limitBackend(timeoutBackend(local))));
+      assert.equal(stacked.localPath?.(h), local.localPath!(h));
+      assert.ok(local.localPath!(h).startsWith(dir));
+      assert.equal(faultInjectingBackend(local, { seed: 1 }).localPath, undefined);
+      assert.equal(timeoutBackend({ ...memory().be, localPath: undefined }).localPath, undefined);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('retried like save (transient failures, lost answers), never when permanent', async () => {

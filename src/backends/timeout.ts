@@ -37,6 +37,7 @@ export function timeoutBackend(inner: Backend, opts: TimeoutOptions = {}): Backe
       ? (h, file, length) => timed(`save ${name(h)}`, () => inner.saveFile!(h, file, length))
       : undefined,
     load: (h, offset, length) => timed(`load ${name(h)}`, () => inner.load(h, offset, length)),
+    localPath: inner.localPath ? (h) => inner.localPath!(h) : undefined,
     loadInto: inner.loadInto
       ? (h, offset, into) => timed(`load ${name(h)}`, () => inner.loadInto!(h, offset, into))
       : undefined,

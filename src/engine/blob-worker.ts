@@ -3,6 +3,7 @@
  * jobs and posts each result back, handing buffers over instead of copying them. Errors go
  * back as their code and message; the pool turns them into the same HoldfastError.
  */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { isHoldfastError } from '../errors.js';
 import { sealBatch } from './blob-batch.js';
@@ -70,6 +71,27 @@ function gather(parts: readonly Uint8Array[]): Uint8Array {
   return gathered.subarray(0, n);
 }
 
+/** Where whole pack files are read (reused: fresh memory costs a page fault per 4 KiB). */
+let packBuffer = Buffer.alloc(0);
+
+/** A local file's bytes, read into packBuffer (valid until the next call). */
+function readWholeFile(path: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (packBuffer.length < size) packBuffer = Buffer.allocUnsafeSlow(Math.max(size, 16 * 1024 * 1024));
+    let got = 0;
+    while (got < size) {
+      const n = profiled('read', size - got, () => readSync(fd, packBuffer, got, size - got, got));
+      if (n === 0) break;
+      got += n;
+    }
+    return packBuffer.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** A sealed blob as a response: the ciphertext moves back; the IV and MAC are copied (16 bytes). */
 function sealed(seq: number, b: SealedBlob): { res: WorkerResponse; transfer: ArrayBuffer[] } {
   const ct = owned(b.ciphertext);
@@ -123,6 +145,18 @@ function handle(req: WorkerRequest): { res: WorkerResponse; transfer: ArrayBuffe
       const piece = Buffer.from(req.data.buffer, req.data.byteOffset, req.data.length);
       return {
         res: { seq, ok: true, verdict: verifyBlobs(keyOf(req.key), req.id, piece, req.blobs) },
+        transfer: [],
+      };
+    }
+    case 'verifyPackFile': {
+      const bytes = readWholeFile(req.path);
+      return {
+        res: {
+          seq,
+          ok: true,
+          verdict: verifyPack(keyOf(req.key), req.id, bytes, req.blobs),
+          size: bytes.length,
+        },
         transfer: [],
       };
     }

@@ -222,6 +222,27 @@ class PackReader {
     return this.repo.backend.load({ type: 'pack', name: id }, offset, length);
   }
 
+  /**
+   * Verifies a whole local pack on a worker that reads the file itself (nothing passes through
+   * this thread); anything that goes wrong there (a missing or unreadable file) is read again
+   * the usual way, so the finding is the one that path gives.
+   */
+  async file(
+    id: string,
+    blobs: readonly PackedBlob[],
+    path: string,
+  ): Promise<{ size: number; verdict: PackVerdict }> {
+    const pool = this.repo.workerPool!;
+    const job = { op: 'verifyPackFile' as const, key: this.workerKey, path, id, blobs: [...blobs] };
+    try {
+      const r = await pool.run<{ verdict: PackVerdict; size?: number }>(job);
+      return { size: r.size ?? 0, verdict: r.verdict };
+    } catch {
+      const { size, verdict } = await this.whole(id, blobs);
+      return { size, verdict: await verdict };
+    }
+  }
+
   /** Reads and verifies one pack whole; resolves once it is handed over, to its verdict's promise. */
   async whole(
     id: string,
@@ -436,12 +457,30 @@ export async function readAndVerifyPacks(
   const pieceBytes = opts.pieceBytes ?? PIECE_BYTES;
   const reader = new PackReader(repo);
   const local = repo.backend.location.startsWith('/');
+  // Where the workers can read the pack files themselves, each verifies whole packs (two
+  // queued per worker), as restic does per goroutine: nothing is copied between threads.
+  const pathOf = repo.workerPool && opts.pieceBytes === undefined ? repo.backend.localPath : undefined;
+  const filesQueued = new ByteBudget(2 * repo.workerCount);
   let delivered = Promise.resolve();
   let failed = false;
   let i = 0;
   for await (const id of ids) {
     if (failed || opts.signal?.aborted) break;
     const blobs = blobsOf(id);
+    if (pathOf) {
+      await filesQueued.take(1);
+      const job = reader.file(id, blobs, pathOf.call(repo.backend, { type: 'pack', name: id }));
+      void job.finally(() => filesQueued.give(1)).catch(() => undefined);
+      const k = i++;
+      delivered = delivered.then(async () => {
+        const { size, verdict } = await job;
+        onVerdict(k, verdict, size);
+      });
+      delivered.catch(() => {
+        failed = true;
+      });
+      continue;
+    }
     const plan = local ? planPieces(blobs, sizeOf(id), pieceBytes) : undefined;
     let read: { size: number; verdict: Promise<PackVerdict> };
     try {

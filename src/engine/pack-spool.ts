@@ -21,6 +21,11 @@ import { profiled } from './profile.js';
 
 /** Bytes gathered before a write; blobs at least half this size are written directly. */
 const STAGE_SIZE = 1024 * 1024;
+/**
+ * Bytes queued for writing before an append waits for the writes: sealing can outrun a slow
+ * disk, and the blobs waiting to be written would otherwise pile up in memory.
+ */
+const MAX_QUEUED = 8 * 1024 * 1024;
 
 export interface PackSpool {
   readonly file: fsp.FileHandle;
@@ -32,6 +37,8 @@ export interface PackSpool {
   staged: number;
   /** The last write queued; writes happen in order. */
   written: Promise<void>;
+  /** Bytes queued and not yet written (appends wait above MAX_QUEUED). */
+  queued: number;
   /** SHA-256 of the bytes queued for writing so far, in file order. */
   readonly hash: Hash;
 }
@@ -100,6 +107,7 @@ export async function openSpool(): Promise<PackSpool> {
     spare: Buffer.allocUnsafeSlow(STAGE_SIZE),
     staged: 0,
     written: Promise.resolve(),
+    queued: 0,
     hash: createHash('sha256'),
   };
 }
@@ -107,6 +115,7 @@ export async function openSpool(): Promise<PackSpool> {
 /** Queues a write of `bytes` at `at`, which is always the end of what was queued before. */
 function queueWrite(sp: PackSpool, bytes: Uint8Array, at: number): void {
   const prev = sp.written;
+  sp.queued += bytes.length;
   sp.written = (async () => {
     await prev;
     let done = 0;
@@ -117,6 +126,8 @@ function queueWrite(sp: PackSpool, bytes: Uint8Array, at: number): void {
       }
     } catch (err) {
       throw spoolError(err);
+    } finally {
+      sp.queued -= bytes.length;
     }
   })();
   sp.written.catch(() => undefined); // observed by the next append or by sealSpool
@@ -141,6 +152,7 @@ export async function appendToSpool(sp: PackSpool, bytes: Uint8Array): Promise<v
     await flushStage(sp);
     queueWrite(sp, bytes, sp.size);
     sp.size += bytes.length;
+    if (sp.queued > MAX_QUEUED) await sp.written;
     return;
   }
   if (sp.staged + bytes.length > STAGE_SIZE) await flushStage(sp);

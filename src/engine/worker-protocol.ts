@@ -41,6 +41,8 @@ export type WorkerJob =
   /** Restores the blobs of a range of a pack (restore-job.ts); `data` is that range. */
   | { op: 'restoreSpan'; key: WorkerKey; data: Uint8Array; job: SpanJob }
   | { op: 'verifyPack'; key: WorkerKey; data: Uint8Array; id: string; blobs: PackedBlob[] }
+  /** verifyPack of the local file `path`, which the worker reads itself; `size`: bytes read. */
+  | { op: 'verifyPackFile'; key: WorkerKey; path: string; id: string; blobs: PackedBlob[] }
   /** Only the blobs (offsets relative to `data`, a piece of pack `id`): no pack hash, no header. */
   | { op: 'verifyBlobs'; key: WorkerKey; data: Uint8Array; id: string; blobs: PackedBlob[] };
 
@@ -54,7 +56,7 @@ export type WorkerResult =
   | SealedBatch
   | { plain: Uint8Array }
   | { outcome: JobOutcome }
-  | { verdict: PackVerdict };
+  | { verdict: PackVerdict; size?: number };
 
 export type WorkerResponse = { seq: number; profile?: StageTotals } & (
   ({ ok: true } & WorkerResult) | { ok: false; code?: ErrorCode; message: string }

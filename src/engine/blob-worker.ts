@@ -71,21 +71,26 @@ function gather(parts: readonly Uint8Array[]): Uint8Array {
   return gathered.subarray(0, n);
 }
 
-/** Where whole pack files are read (reused: fresh memory costs a page fault per 4 KiB). */
+/** Where pack files are read (reused: fresh memory costs a page fault per 4 KiB). */
 let packBuffer = Buffer.alloc(0);
 
-/** A local file's bytes, read into packBuffer (valid until the next call). */
-function readWholeFile(path: string): Buffer {
+/**
+ * `length` bytes at `offset` of a local file (the whole file when `length` is undefined),
+ * read into packBuffer: valid until the next call. A file shorter than asked is an error.
+ */
+function readLocal(path: string, offset = 0, length?: number): Buffer {
   const fd = openSync(path, 'r');
   try {
-    const size = fstatSync(fd).size;
+    const size = length ?? fstatSync(fd).size - offset;
     if (packBuffer.length < size) packBuffer = Buffer.allocUnsafeSlow(Math.max(size, 16 * 1024 * 1024));
     let got = 0;
     while (got < size) {
-      const n = profiled('read', size - got, () => readSync(fd, packBuffer, got, size - got, got));
+      const n = profiled('read', size - got, () => readSync(fd, packBuffer, got, size - got, offset + got));
       if (n === 0) break;
       got += n;
     }
+    if (length !== undefined && got < length)
+      throw new Error(`${path}: short read (${got} of ${length} bytes)`);
     return packBuffer.subarray(0, got);
   } finally {
     closeSync(fd);
@@ -141,6 +146,16 @@ function handle(req: WorkerRequest): { res: WorkerResponse; transfer: ArrayBuffe
       const span = Buffer.from(req.data.buffer, req.data.byteOffset, req.data.length);
       return { res: { seq, ok: true, outcome: runSpanJob(keyOf(req.key), span, req.job) }, transfer: [] };
     }
+    case 'restoreSpanFile': {
+      let span: Buffer;
+      try {
+        span = readLocal(req.path, req.offset, req.length);
+      } catch (err) {
+        // The caller reads it again through the backend, which words the error.
+        return { res: { seq, ok: true, unread: (err as Error).message }, transfer: [] };
+      }
+      return { res: { seq, ok: true, outcome: runSpanJob(keyOf(req.key), span, req.job) }, transfer: [] };
+    }
     case 'verifyBlobs': {
       const piece = Buffer.from(req.data.buffer, req.data.byteOffset, req.data.length);
       return {
@@ -149,7 +164,7 @@ function handle(req: WorkerRequest): { res: WorkerResponse; transfer: ArrayBuffe
       };
     }
     case 'verifyPackFile': {
-      const bytes = readWholeFile(req.path);
+      const bytes = readLocal(req.path);
       return {
         res: {
           seq,

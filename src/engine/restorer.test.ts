@@ -243,6 +243,26 @@ describe('restore by pack', () => {
         }
       });
 
+  for (const workers of [0, 2])
+    test(`a truncated pack fails the restore with the backend's error, read by workers or not (workers: ${workers})`, async () => {
+      const dir = path.join(tmp, `truncated-${workers}`);
+      fs.cpSync(repoDir, dir, { recursive: true });
+      const repo = await openRepo(dir, workers);
+      const loc = [...repo.index.data.values()].find(
+        (l) => (l.uncompressedLength || l.length - 32) === C.length,
+      )!;
+      const pack = path.join(dir, 'data', loc.packId.slice(0, 2), loc.packId);
+      fs.chmodSync(pack, 0o600);
+      fs.truncateSync(pack, loc.offset + 10);
+      const target = path.join(tmp, `truncated-restore-${workers}`);
+      await assert.rejects(restore(repo, root, { target }), (err) => {
+        assert.ok(isHoldfastError(err), String(err));
+        assert.match((err as Error).message, new RegExp(loc.packId.slice(0, 8)));
+        return true;
+      });
+      assert.ok(!fs.existsSync(path.join(target, 'sub/deeper/cab.bin')), 'the unfinished file is removed');
+    });
+
   test('a repository written by restic restores byte for byte', async () => {
     const src = path.join(tmp, 'restic-src');
     fs.mkdirSync(path.join(src, 'd1'), { recursive: true });

@@ -161,8 +161,29 @@ function describeJob(ctx: Ctx, span: PackSpan<NeededBlob>): { job: SpanJob; held
   return { job: { sparse, blobs, targets }, held };
 }
 
-/** Runs a job on a blob worker; the range moves there (copied when it shares its memory). */
-async function runOnWorker(ctx: Ctx, pool: WorkerPool, bytes: Buffer, job: SpanJob): Promise<JobOutcome> {
+/**
+ * Runs a job on a blob worker. The range moves there (copied when it shares its memory); a
+ * range of a local pack the worker reads itself, and when it cannot, it is read here through
+ * the backend (which words the error) and sent.
+ */
+async function runOnWorker(
+  ctx: Ctx,
+  pool: WorkerPool,
+  source: SpanSource,
+  job: SpanJob,
+): Promise<JobOutcome> {
+  if (!Buffer.isBuffer(source)) {
+    const { path, packId, span } = source;
+    const file = { op: 'restoreSpanFile' as const, key: ctx.repo.workerKey, path, job };
+    const r = await pool.run<{ outcome: JobOutcome } | { unread: string }>({
+      ...file,
+      offset: span.offset,
+      length: span.length,
+    });
+    if ('outcome' in r) return r.outcome;
+    return runOnWorker(ctx, pool, await readSpan(ctx.repo, packId, span), job);
+  }
+  const bytes = source;
   const owns = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
   const data = owns ? bytes : Uint8Array.prototype.slice.call(bytes);
   const r = await pool.run<{ outcome: JobOutcome }>(
@@ -172,8 +193,11 @@ async function runOnWorker(ctx: Ctx, pool: WorkerPool, bytes: Buffer, job: SpanJ
   return r.outcome;
 }
 
+/** A range's bytes as read here, or where a worker can read them itself. */
+type SpanSource = Buffer | { path: string; packId: string; span: PackSpan<NeededBlob> };
+
 /** Runs the job of one range read from its pack, on a blob worker or inline. */
-async function runJob(ctx: Ctx, span: PackSpan<NeededBlob>, bytes: Buffer): Promise<void> {
+async function runJob(ctx: Ctx, span: PackSpan<NeededBlob>, bytes: SpanSource): Promise<void> {
   const { job, held } = describeJob(ctx, span);
   const fds = await Promise.allSettled(held.map((h) => ctx.writer.hold(h.file)));
   const failed = fds.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -185,7 +209,10 @@ async function runJob(ctx: Ctx, span: PackSpan<NeededBlob>, bytes: Buffer): Prom
   for (const t of job.targets) if ('fd' in t) t.fd = (fds[k++] as PromiseFulfilledResult<number>).value;
   let outcome: JobOutcome;
   try {
-    outcome = ctx.pool ? await runOnWorker(ctx, ctx.pool, bytes, job) : runSpanJob(ctx.repo.key, bytes, job);
+    // Without workers the range is always read here (restoreSpan).
+    outcome = ctx.pool
+      ? await runOnWorker(ctx, ctx.pool, bytes, job)
+      : runSpanJob(ctx.repo.key, bytes as Buffer, job);
   } catch (err) {
     for (const h of held) ctx.writer.release(h.file);
     if (isWorkerLost(err))
@@ -204,7 +231,9 @@ async function restoreSpan(ctx: Ctx, packId: string, span: PackSpan<NeededBlob>)
   await ctx.budget.acquire(span.length);
   try {
     if (ctx.stop.failed) return;
-    const bytes = await readSpan(ctx.repo, packId, span);
+    // Workers read local packs themselves: nothing passes through this thread.
+    const path = ctx.pool && ctx.repo.backend.localPath?.({ type: 'pack', name: packId });
+    const bytes = path ? { path, packId, span } : await readSpan(ctx.repo, packId, span);
     if (ctx.stop.failed) return;
     await runJob(ctx, span, bytes);
   } finally {

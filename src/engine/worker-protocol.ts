@@ -40,6 +40,8 @@ export type WorkerJob =
   | { op: 'open'; key: WorkerKey; data: Uint8Array; loc: BlobOrigin }
   /** Restores the blobs of a range of a pack (restore-job.ts); `data` is that range. */
   | { op: 'restoreSpan'; key: WorkerKey; data: Uint8Array; job: SpanJob }
+  /** restoreSpan of `length` bytes at `offset` of the local pack file `path`, read by the worker. */
+  | { op: 'restoreSpanFile'; key: WorkerKey; path: string; offset: number; length: number; job: SpanJob }
   | { op: 'verifyPack'; key: WorkerKey; data: Uint8Array; id: string; blobs: PackedBlob[] }
   /** verifyPack of the local file `path`, which the worker reads itself; `size`: bytes read. */
   | { op: 'verifyPackFile'; key: WorkerKey; path: string; id: string; blobs: PackedBlob[] }
@@ -56,6 +58,8 @@ export type WorkerResult =
   | SealedBatch
   | { plain: Uint8Array }
   | { outcome: JobOutcome }
+  /** restoreSpanFile could not read its range (the caller reads it through the backend). */
+  | { unread: string }
   | { verdict: PackVerdict; size?: number };
 
 export type WorkerResponse = { seq: number; profile?: StageTotals } & (

@@ -8,9 +8,9 @@
  * rejects is opened again by blob-codec's openBlob, which finds and words the error, so a
  * damaged blob is reported exactly as before.
  */
-import { type Cipher, createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
+import { createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
 import zstd from 'zstd-napi/binding.js';
-import { macCipherOf, type MasterKey, polyKeyOf } from './crypto.js';
+import { type MasterKey, polyKeyOf } from './crypto.js';
 import { poly1305 } from './poly1305.js';
 
 const IV_LEN = 16;
@@ -24,12 +24,10 @@ const OUT_BYTES = 128 * 1024;
 let out: Buffer | undefined;
 const polyKey = Buffer.alloc(32);
 let dctx: InstanceType<typeof zstd.DCtx> | undefined;
-let macCipher: { key: MasterKey; aes: Cipher } | undefined;
 
-/** The Poly1305 key of a box, with one AES-128 cipher per key and one reused key buffer. */
+/** The Poly1305 key of a box, in one reused key buffer (polyKeyOf keeps one cipher per key). */
 function macKeyOf(key: MasterKey, iv: Uint8Array): Buffer {
-  if (macCipher?.key !== key) macCipher = { key, aes: macCipherOf(key) };
-  return polyKeyOf(key, iv, macCipher.aes, polyKey);
+  return polyKeyOf(key, iv, undefined, polyKey);
 }
 
 /**

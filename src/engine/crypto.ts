@@ -52,7 +52,7 @@ export function isValidKey(key: MasterKey): boolean {
 }
 
 /** The AES-128 cipher under the MAC key k that polyKeyOf uses (one may serve many boxes). */
-export function macCipherOf(key: MasterKey): Cipher {
+function macCipherOf(key: MasterKey): Cipher {
   const aes = createCipheriv('aes-128-ecb', key.macK, null);
   aes.setAutoPadding(false);
   return aes;

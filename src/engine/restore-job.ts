@@ -15,7 +15,7 @@ import { createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import binding from 'zstd-napi/binding.js';
 import { fail } from '../errors.js';
-import { macCipherOf, type MasterKey, polyKeyOf, SEAL_OVERHEAD } from './crypto.js';
+import { type MasterKey, polyKeyOf, SEAL_OVERHEAD } from './crypto.js';
 import { poly1305 } from './poly1305.js';
 import { profiled } from './profile.js';
 import { toSeconds } from './restore-files.js';
@@ -73,8 +73,8 @@ function isZero(buf: Buffer): boolean {
   return buf.length <= ZEROS.length && buf.equals(ZEROS.subarray(0, buf.length));
 }
 
-/** Per key: the AES-128 cipher deriving each blob's Poly1305 key, and a buffer for that key. */
-const macKeys = new WeakMap<MasterKey, { aes: ReturnType<typeof macCipherOf>; out: Buffer<ArrayBuffer> }>();
+/** Where each blob's Poly1305 key is derived (polyKeyOf keeps one AES cipher per key). */
+const polyKey = Buffer.alloc(32);
 
 /** This thread's decompression context and output window, reused for every blob. */
 let dctx: InstanceType<typeof binding.DCtx> | undefined;
@@ -100,9 +100,7 @@ export function openBlobStreaming(
   if (!iv.some((b) => b !== 0)) fail('INTEGRITY', `${what}: invalid all-zero nonce`);
   const ct = sealed.subarray(16, 16 + ctLen);
   profiled('mac', ctLen, () => {
-    let mk = macKeys.get(key);
-    if (!mk) macKeys.set(key, (mk = { aes: macCipherOf(key), out: Buffer.alloc(32) }));
-    const mac = poly1305(ct, polyKeyOf(key, iv, mk.aes, mk.out));
+    const mac = poly1305(ct, polyKeyOf(key, iv, undefined, polyKey));
     if (!timingSafeEqual(mac, sealed.subarray(16 + ctLen)))
       fail('INTEGRITY', `${what}: ciphertext verification failed`);
   });

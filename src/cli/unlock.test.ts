@@ -23,7 +23,12 @@ describe('unlock', () => {
   let repo: string;
   let data: string;
 
-  const locks = () => fs.readdirSync(path.join(repo, 'locks')).sort();
+  // Lock files only: restic writes each under a temporary name first, then renames it.
+  const locks = () =>
+    fs
+      .readdirSync(path.join(repo, 'locks'))
+      .filter((n) => /^[0-9a-f]{64}$/.test(n))
+      .sort();
 
   async function writeLock(l: Partial<LockInfo>): Promise<string> {
     const r = await openRepository(localBackend(repo), Buffer.from(PW));

@@ -7,9 +7,9 @@
  * tree phase). A tree that does not load that way is loaded again alone by loadTree, so a
  * damaged or missing tree is reported with exactly the error visitTrees gives.
  */
-import { isGoId } from './gojson.js';
 import { goUnquote } from './goquote.js';
 import { normalizeGoTime } from './gotime.js';
+import { plainTreeObjects } from './plain-tree.js';
 import type { Repository } from './repository.js';
 import { type LoadedTree, loadTree, loadTreesBytes } from './tree-io.js';
 import { decodeTree } from './tree.js';
@@ -29,42 +29,6 @@ export type CheckedTreeVisit = (
   error?: unknown,
 ) => void;
 
-/** Replacement characters (raw or escaped) and surrogate escapes: the lossless decoder's cases. */
-const LOSSY = /\ufffd|\\u[fF]{3}[dD]|\\u[dD][89a-fA-F]/;
-
-const u32 = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
-const u64 = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const str = (v: unknown) => typeof v === 'string';
-const id = (v: unknown) => typeof v === 'string' && isGoId(v);
-
-/**
- * Each field decodeTree knows, with the values decodeTree certainly accepts (null is accepted
- * for every one); times are checked apart. Any other field or value leaves the tree to
- * decodeTree.
- */
-const FIELD_OK = new Map<string, (v: unknown) => boolean>(
-  Object.entries({
-    name: str,
-    type: str,
-    mode: u32,
-    mtime: str,
-    atime: str,
-    ctime: str,
-    uid: u32,
-    gid: u32,
-    user: str,
-    group: str,
-    inode: u64,
-    device_id: u64,
-    size: u64,
-    links: u64,
-    linktarget: str,
-    device: u64,
-    content: (v) => Array.isArray(v) && v.every(id),
-    subtree: id,
-    error: str,
-  }),
-);
 const TIMES = ['mtime', 'atime', 'ctime'];
 
 /**
@@ -74,32 +38,13 @@ const TIMES = ['mtime', 'atime', 'ctime'];
  * for any other tree, which decodeTree then decodes or rejects.
  */
 export function plainTreeNodes(bytes: Buffer): CheckedNode[] | undefined {
-  const text = bytes.toString('utf8');
-  if (LOSSY.test(text)) return undefined;
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return undefined;
-  const keys = Object.keys(doc);
-  if (keys.length !== 1 || keys[0] !== 'nodes') return undefined;
-  const nodes = (doc as { nodes: unknown }).nodes;
-  if (nodes === null) return [];
-  if (!Array.isArray(nodes)) return undefined;
+  const nodes = plainTreeObjects(bytes);
+  if (!nodes) return undefined;
   const times = new Set<string>(); // valid times seen in this tree
   const out: CheckedNode[] = new Array(nodes.length);
   try {
     for (let i = 0; i < nodes.length; i++) {
-      const o: unknown = nodes[i];
-      if (typeof o !== 'object' || o === null || Array.isArray(o)) return undefined;
-      const n = o as Record<string, unknown>;
-      for (const key in n) {
-        const ok = FIELD_OK.get(key);
-        const v = n[key];
-        if (!ok || (v !== null && !ok(v))) return undefined;
-      }
+      const n = nodes[i];
       for (const t of TIMES) {
         const v = n[t];
         if (typeof v !== 'string' || times.has(v)) continue;

@@ -34,6 +34,18 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** Fills `into` from `offset` of an open file; a file that ends first is a short read. */
+async function readFully(h: FileHandle, fd: fsp.FileHandle, into: Uint8Array, offset: number): Promise<void> {
+  let got = 0;
+  while (got < into.length) {
+    const { bytesRead } = await fd.read(into, got, into.length - got, offset + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  if (got < into.length)
+    fail('BACKEND', `${relativePath(h)}: short read (${got} of ${into.length} bytes at ${offset})`);
+}
+
 export function localBackend(root: string): Backend {
   const abs = path.resolve(root);
   const full = (h: FileHandle) => path.join(abs, relativePath(h));
@@ -118,14 +130,7 @@ export function localBackend(root: string): Backend {
       const size = (await fd.stat()).size;
       const want = length === undefined ? Math.max(0, size - offset) : length;
       const buf = Buffer.allocUnsafe(want);
-      let got = 0;
-      while (got < want) {
-        const { bytesRead } = await fd.read(buf, got, want - got, offset + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      if (got < want)
-        fail('BACKEND', `${relativePath(h)}: short read (${got} of ${want} bytes at ${offset})`);
+      await readFully(h, fd, buf, offset);
       return buf;
     } catch (err) {
       if (err instanceof HoldfastError) throw err;
@@ -140,14 +145,7 @@ export function localBackend(root: string): Backend {
     let fd: fsp.FileHandle | undefined;
     try {
       fd = await fsp.open(full(h), 'r');
-      let got = 0;
-      while (got < into.length) {
-        const { bytesRead } = await fd.read(into, got, into.length - got, offset + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      if (got < into.length)
-        fail('BACKEND', `${relativePath(h)}: short read (${got} of ${into.length} bytes at ${offset})`);
+      await readFully(h, fd, into, offset);
     } catch (err) {
       if (err instanceof HoldfastError) throw err;
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err;

@@ -6,7 +6,7 @@
  * (a message costs tens of microseconds, as much as sealing a small file), and one append to
  * the pack. Run inline or in a worker thread (blob-worker.ts); both give the same layout.
  */
-import { sealBlob, sealedLength } from './blob-codec.js';
+import { sealBlobInto } from './blob-codec.js';
 import type { MasterKey } from './crypto.js';
 import { SEAL_OVERHEAD } from './crypto.js';
 
@@ -45,13 +45,10 @@ export function sealBatch(
   const uncompressed: number[] = [];
   let pos = 0;
   for (const s of slices) {
-    const b = sealBlob(key, data.subarray(s.at, s.at + s.length), compress && s.length > 0);
-    out.set(b.iv, pos);
-    out.set(b.ciphertext, pos + b.iv.length);
-    out.set(b.mac, pos + b.iv.length + b.ciphertext.length);
-    const n = sealedLength(b);
-    pos += n;
-    lengths.push(n);
+    const plain = data.subarray(s.at, s.at + s.length);
+    const b = sealBlobInto(key, plain, compress, out.subarray(pos));
+    pos += b.length;
+    lengths.push(b.length);
     uncompressed.push(b.uncompressedLength);
   }
   return { size: pos, lengths, uncompressed };

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { fail } from '../errors.js';
 import { zstdCompressIfSmaller, zstdDecompress } from './compression.js';
-import { type MasterKey, open, type SealedParts, sealParts } from './crypto.js';
+import { type MasterKey, open, type SealedParts, sealInto, sealParts } from './crypto.js';
 import type { PackedBlob } from './pack.js';
 import { profiled } from './profile.js';
 
@@ -45,15 +45,41 @@ export function blobId(plaintext: Uint8Array | readonly Uint8Array[]): string {
   );
 }
 
+/** zstd of a blob when that makes it smaller (a view of this thread's scratch buffer), else undefined. */
+function packedOf(plaintext: Uint8Array): Buffer | undefined {
+  if (plaintext.length === 0) return undefined;
+  return profiled('compress', plaintext.length, () => zstdCompressIfSmaller(plaintext));
+}
+
 /** Compresses (when asked and when that makes it smaller), encrypts and authenticates a blob. */
 export function sealBlob(key: MasterKey, plaintext: Uint8Array, compress: boolean): SealedBlob {
-  const packed =
-    compress && plaintext.length > 0
-      ? profiled('compress', plaintext.length, () => zstdCompressIfSmaller(plaintext))
-      : undefined;
+  const packed = compress ? packedOf(plaintext) : undefined;
   const payload = packed ?? plaintext;
   const parts = profiled('encrypt', payload.length, () => sealParts(key, payload));
   return { ...parts, uncompressedLength: packed ? plaintext.length : 0 };
+}
+
+/** A blob sealed into memory of the caller's: its stored length and its header field. */
+export interface SealedInto {
+  length: number;
+  /** Plaintext length when compressed, else 0 (the pack header's field). */
+  uncompressedLength: number;
+}
+
+/**
+ * sealBlob written into `out` (which must hold plaintext.length + SEAL_OVERHEAD bytes: a blob
+ * is compressed only when that makes it smaller), as the blob is stored in a pack.
+ */
+export function sealBlobInto(
+  key: MasterKey,
+  plaintext: Uint8Array,
+  compress: boolean,
+  out: Uint8Array,
+): SealedInto {
+  const packed = compress ? packedOf(plaintext) : undefined;
+  const payload = packed ?? plaintext;
+  const length = profiled('encrypt', payload.length, () => sealInto(key, payload, out));
+  return { length, uncompressedLength: packed ? plaintext.length : 0 };
 }
 
 /** Opens a sealed blob and checks that it hashes to its ID. A damaged blob is an INTEGRITY error. */

@@ -4,7 +4,7 @@
  * memory): this thread hashes the pack as its pieces arrive and checks the header, while the
  * worker threads open the blobs of each piece, this thread too when they have enough queued.
  * Where the backend reads into a caller's buffer (loadInto), a few pieces are read at once
- * into one ring of shared memory (check-ring.ts) that the workers read in place, so the same
+ * into one ring of shared memory (shared-ring.ts) that the workers read in place, so the same
  * pages serve the whole check; otherwise each piece comes in a buffer of its own, handed over
  * to a worker without a copy. Remote packs are read whole, one request each, and verified
  * whole on a worker. A pack whose layout is unusual, whose piece cannot be read or whose
@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Backend } from '../backends/backend.js';
-import { PieceRing } from './check-ring.js';
+import { SharedRing } from './shared-ring.js';
 import type { PackedBlob } from './pack.js';
 import {
   headerProblem,
@@ -39,7 +39,7 @@ const INLINE_PIECE_MAX = 1.5 * PIECE_BYTES;
 const READ_BYTES = 4 * PIECE_BYTES;
 /** Reads of a pack started ahead of the one being hashed. */
 const READS_AHEAD = 1;
-/** Size of the ring pieces are read into (check-ring.ts); a larger read gets its own buffer. */
+/** Size of the ring pieces are read into (shared-ring.ts); a larger read gets its own buffer. */
 const RING_BYTES = 12 * 1024 * 1024;
 
 /** Part of a pack read in one load: [start, end), and the blobs wholly inside it. */
@@ -123,7 +123,7 @@ class PackRead {
     readonly start: number,
     /** The bytes read; a ring span when `view` is set. */
     readonly bytes: Promise<Buffer>,
-    private readonly ring: PieceRing | undefined,
+    private readonly ring: SharedRing | undefined,
     private readonly view: Buffer | undefined,
   ) {
     this.left = count;
@@ -167,13 +167,13 @@ class PackReader {
   private readonly budget: ByteBudget;
   /** Reads into a caller's buffer, where the backend offers it. */
   private readonly loadInto: Backend['loadInto'];
-  private readonly ring: PieceRing;
+  private readonly ring: SharedRing;
 
   constructor(private readonly repo: Repository) {
     this.workerKey = repo.workerKey;
     this.budget = new ByteBudget(checkThreads(repo) * QUEUED_PER_WORKER);
     this.loadInto = repo.backend.loadInto?.bind(repo.backend);
-    this.ring = new PieceRing(RING_BYTES);
+    this.ring = new SharedRing(RING_BYTES);
   }
 
   /**

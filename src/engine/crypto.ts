@@ -119,16 +119,31 @@ export function sealParts(key: MasterKey, plaintext: Uint8Array): SealedParts {
   return { iv, ciphertext: ct, mac: Buffer.from(macOf(key, iv, ct)) };
 }
 
+/** Plaintext encrypted per cipher call by sealInto: small outputs come from malloc's free lists. */
+const SEAL_WINDOW = 64 * 1024;
+
+/**
+ * Seals `plaintext` into `out` as IV || ciphertext || MAC (plaintext.length + SEAL_OVERHEAD
+ * bytes, which `out` must hold) and returns that length. Encrypted in windows copied into
+ * `out`, so no buffer of the plaintext's size is allocated: `out` can be reused memory.
+ */
+export function sealInto(key: MasterKey, plaintext: Uint8Array, out: Uint8Array): number {
+  const n = plaintext.length + SEAL_OVERHEAD;
+  if (out.length < n) throw new RangeError('sealInto: output buffer too small');
+  const iv = newIv();
+  out.set(iv, 0);
+  const cipher = createCipheriv('aes-256-ctr', key.encrypt, iv);
+  for (let off = 0; off < plaintext.length; off += SEAL_WINDOW)
+    out.set(cipher.update(plaintext.subarray(off, off + SEAL_WINDOW)), IV_LEN + off);
+  const ct = out.subarray(IV_LEN, IV_LEN + plaintext.length);
+  out.set(macOf(key, iv, ct), IV_LEN + plaintext.length);
+  return n;
+}
+
 /** Encrypts and authenticates `plaintext`; output is 32 bytes longer. */
 export function seal(key: MasterKey, plaintext: Uint8Array): Buffer {
-  const iv = newIv();
   const out = Buffer.allocUnsafe(plaintext.length + SEAL_OVERHEAD);
-  iv.copy(out, 0);
-  const cipher = createCipheriv('aes-256-ctr', key.encrypt, iv);
-  const n1 = cipher.update(plaintext).copy(out, IV_LEN);
-  cipher.final().copy(out, IV_LEN + n1);
-  const ct = out.subarray(IV_LEN, IV_LEN + plaintext.length);
-  Buffer.from(macOf(key, iv, ct)).copy(out, IV_LEN + plaintext.length);
+  sealInto(key, plaintext, out);
   return out;
 }
 

@@ -1,7 +1,7 @@
 /** Messages between the blob pool (worker-pool.ts) and its worker threads (blob-worker.ts). */
 import type { ErrorCode } from '../errors.js';
 import type { BatchSlice, SealedBatch } from './blob-batch.js';
-import type { BlobOrigin } from './blob-codec.js';
+import type { BlobOrigin, SealedInto } from './blob-codec.js';
 import type { MasterKey } from './crypto.js';
 import type { PackedBlob } from './pack.js';
 import type { PackVerdict } from './pack-verify.js';
@@ -24,10 +24,13 @@ export type WorkerJob =
   | { op: 'hash'; data: Uint8Array }
   /** The chunker's candidate cuts in `data`, a view of shared memory (chunker.ts cutCandidates). */
   | { op: 'scan'; pol: string; data: Uint8Array; context: Uint8Array }
-  /** A blob's ID and its sealing from `parts`, views of shared memory (block-pool.ts). */
+  /** A blob's ID from `parts`, views of shared memory (block-pool.ts). */
   | { op: 'hashParts'; parts: readonly Uint8Array[] }
-  | { op: 'sealParts'; key: WorkerKey; parts: readonly Uint8Array[]; compress: boolean }
-  | { op: 'seal'; key: WorkerKey; data: Uint8Array; compress: boolean }
+  /**
+   * Seals the blob made of `parts` (views of shared memory, or one buffer moved with the job)
+   * into `out`, a view of shared memory (repository.ts's seal ring).
+   */
+  | { op: 'sealInto'; key: WorkerKey; parts: readonly Uint8Array[]; compress: boolean; out: Uint8Array }
   /** Seals `blobs` of `data` into `out` (blob-batch.ts); both are views of shared memory. */
   | {
       op: 'sealBatch';
@@ -54,7 +57,7 @@ export type WorkerResult =
   | { id: string; data: Uint8Array }
   | { id: string }
   | { candidates: number[] | null }
-  | { iv: Uint8Array; ciphertext: Uint8Array; mac: Uint8Array; uncompressedLength: number }
+  | SealedInto
   | SealedBatch
   | { plain: Uint8Array }
   | { outcome: JobOutcome }

@@ -14,7 +14,7 @@ interface Span {
   given: boolean;
 }
 
-export class PieceRing {
+export class SharedRing {
   private readonly memory: SharedArrayBuffer;
   /** Spans taken and not yet reclaimed, in the order they were taken. */
   private readonly spans: Span[] = [];

@@ -1,14 +1,14 @@
 /**
- * The ring check --read-data reads pieces into (check-ring.ts): spans do not overlap, wrap
+ * The ring check --read-data reads pieces into (shared-ring.ts): spans do not overlap, wrap
  * around, wait for room and are reclaimed in order even when given back out of order.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PieceRing } from './check-ring.js';
+import { SharedRing } from './shared-ring.js';
 
-describe('PieceRing', () => {
+describe('SharedRing', () => {
   test('spans are disjoint views of one shared memory, and wrap around', async () => {
-    const ring = new PieceRing(100);
+    const ring = new SharedRing(100);
     const a = await ring.take(40);
     const b = await ring.take(40);
     assert.ok(a.buffer instanceof SharedArrayBuffer);
@@ -23,7 +23,7 @@ describe('PieceRing', () => {
   });
 
   test('a span given back early is reclaimed after the ones before it', async () => {
-    const ring = new PieceRing(90);
+    const ring = new SharedRing(90);
     const a = await ring.take(30);
     const b = await ring.take(30);
     const c = await ring.take(30);
@@ -38,7 +38,7 @@ describe('PieceRing', () => {
   });
 
   test('take waits for room; tryTake gives way to a waiting take', async () => {
-    const ring = new PieceRing(50);
+    const ring = new SharedRing(50);
     const a = await ring.take(40);
     const got: { view?: Buffer } = {};
     const waiting = ring.take(30).then((v) => (got.view = v));

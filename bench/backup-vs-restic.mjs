@@ -4,9 +4,16 @@
 // backup after changing about 2% of the data, full restore, check --read-data, and streaming a
 // pg_dump into the repository against pg_dump > /dev/null. Prints wall time, MB/s, peak RSS
 // and the holdfast/restic ratios; --profile prints holdfast's per-stage profile per phase.
+// The phases that leave the repositories as they were (unchanged backup, full restore,
+// check --read-data, pg_dump) run --repeat rounds, each tool once per round, the order rotating
+// round by round (so neither tool always runs after the other's page-cache / writeback effects);
+// they report each tool's median time, its peak RSS over all runs and every run's time.
+// Initial backup and backup after the change run once (they change what the next phase sees).
 //
 // Usage: npm run build && node bench/backup-vs-restic.mjs [--small-files 20000] [--large-mb 1500]
-//          [--pg-mb 1000] [--profile] [--workers N]      (--pg-mb 0 skips the pg_dump phase)
+//          [--pg-mb 1000] [--profile] [--workers N] [--repeat 3]
+//        (--pg-mb 0 skips the pg_dump phase; --repeat 1 runs every phase once; --profile shows
+//        holdfast's profile from its last run of each phase)
 // Quick run: node bench/backup-vs-restic.mjs --small-files 2000 --large-mb 200 --pg-mb 100
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -26,6 +33,12 @@ const LARGE_MB = opt('--large-mb', 1500);
 const PG_MB = opt('--pg-mb', 1000);
 const WORKERS = opt('--workers', undefined);
 const PROFILE = args.includes('--profile');
+// Rounds of the phases that can be repeated (each repeated unchanged backup adds a snapshot per tool).
+const REPEAT = opt('--repeat', 3);
+if (!Number.isInteger(REPEAT) || REPEAT < 1) {
+  console.error('--repeat needs a whole number of rounds, at least 1');
+  process.exit(2);
+}
 const work = path.join(here, 'work');
 const PASSWORD = 'bench';
 const PG = ['-h', '127.0.0.1', '-U', 'postgres'];
@@ -198,23 +211,64 @@ function showProfile(r) {
   if (PROFILE && table.length) console.log(table.map((l) => '    ' + l).join('\n'));
 }
 
-/** One phase: restic, then holdfast (alternating), same arguments. */
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** Several runs of one command as one result: median time, highest peak RSS, the last run's stderr (for the profile). */
+function combine(runs) {
+  const times = runs.map((r) => r.secs);
+  return {
+    secs: median(times),
+    peak: Math.max(...runs.map((r) => r.peak)),
+    stderr: runs.at(-1).stderr,
+    times,
+  };
+}
+
+/** Round `r`'s order: `names` rotated by r, so each command takes every place in turn. */
+const orderOf = (names, r) => names.map((_, i) => names[(i + r) % names.length]);
+
+/** Runs each of `cmds` (name -> async () => run result) once per round for `n` rounds; name -> combined result. */
+async function rounds(cmds, n) {
+  const names = Object.keys(cmds);
+  const runs = Object.fromEntries(names.map((k) => [k, []]));
+  for (let r = 0; r < n; r++) for (const k of orderOf(names, r)) runs[k].push(await cmds[k]());
+  return Object.fromEntries(names.map((k) => [k, combine(runs[k])]));
+}
+
+/** Every run's time, e.g. "runs  restic 4.42 4.48 4.47 s; holdfast 3.10 3.12 3.09 s" (only when repeated). */
+function showRuns(entries) {
+  if (entries[0][1].times.length < 2) return;
+  const list = entries.map(([label, r]) => `${label} ${r.times.map((t) => t.toFixed(2)).join(' ')} s`);
+  console.log(`${'runs'.padEnd(18)} ${list.join('; ')}`);
+}
+
+/** Header of a phase: its name, the MB it moves and, when repeated, how many runs the median is of. */
+const header = (name, mb, what, n) =>
+  `\n${name} (${mb.toFixed(0)} MB${what}${n > 1 ? `, median of ${n}` : ''})`;
+
+/** One phase: restic and holdfast, same arguments, `repeat` rounds in alternating order. */
 async function phase(name, argvFor, bytes, opts = {}) {
-  const res = {};
-  for (const tool of ['restic', 'holdfast']) {
+  const n = opts.repeat ?? 1;
+  const once = (tool) => async () => {
     opts.before?.(tool);
     const t = tools[tool](path.join(work, `${tool}-repo`));
-    res[tool] = await run(t.cmd, [...t.pre, ...argvFor(tool)], t.env, opts);
-  }
+    return run(t.cmd, [...t.pre, ...argvFor(tool)], t.env, opts);
+  };
+  const res = await rounds({ restic: once('restic'), holdfast: once('holdfast') }, n);
   const mb = bytes / 1e6;
-  console.log(`\n${name} (${mb.toFixed(0)} MB)`);
+  console.log(header(name, mb, '', n));
   console.log(fmtLine('restic', res.restic, mb));
   console.log(fmtLine('holdfast', res.holdfast, mb));
+  showRuns(Object.entries(res));
   showProfile(res.holdfast);
   const speed = res.restic.secs / res.holdfast.secs;
   const rss = res.holdfast.peak / Math.max(res.restic.peak, 1);
   console.log(`ratio              speed ${speed.toFixed(2)}x restic, RSS ${rss.toFixed(2)}x restic`);
-  summary.push({ name, restic: res.restic, holdfast: res.holdfast, speed, rss });
+  summary.push({ name, restic: res.restic, holdfast: res.holdfast, speed, rss, n });
 }
 
 function psql(sql, db = 'postgres') {
@@ -238,7 +292,6 @@ async function pgPhase() {
       db,
     );
     const dump = ['pg_dump', ...PG, db];
-    const alone = await run('bash', ['-c', `${dump.join(' ')} > /dev/null`]);
     // The dump's size, measured once.
     const size = Number(
       spawnSync('bash', ['-c', `${dump.join(' ')} | wc -c`], { encoding: 'utf8' }).stdout.trim(),
@@ -246,23 +299,32 @@ async function pgPhase() {
     const mb = size / 1e6;
     const hf = tools.holdfast(path.join(work, 'holdfast-repo'));
     const rs = tools.restic(path.join(work, 'restic-repo'));
-    const restic = await run(
-      rs.cmd,
-      [...rs.pre, 'backup', '--stdin', '--stdin-filename', 'bench.sql'],
-      rs.env,
+    // Three commands per round, their order rotating: pg_dump alone, then into each tool.
+    const { alone, restic, holdfast } = await rounds(
       {
-        stdinFrom: dump,
+        alone: () => run('bash', ['-c', `${dump.join(' ')} > /dev/null`]),
+        restic: () =>
+          run(rs.cmd, [...rs.pre, 'backup', '--stdin', '--stdin-filename', 'bench.sql'], rs.env, {
+            stdinFrom: dump,
+          }),
+        holdfast: () =>
+          run(
+            hf.cmd,
+            [...hf.pre, 'backup', '--stdin-filename', 'bench.sql', '--stdin-from-command', '--', ...dump],
+            hf.env,
+          ),
       },
+      REPEAT,
     );
-    const holdfast = await run(
-      hf.cmd,
-      [...hf.pre, 'backup', '--stdin-filename', 'bench.sql', '--stdin-from-command', '--', ...dump],
-      hf.env,
-    );
-    console.log(`\npg_dump streaming (${mb.toFixed(0)} MB dump)`);
+    console.log(header('pg_dump streaming', mb, ' dump', REPEAT));
     console.log(fmtLine('pg_dump > /dev/null', alone, mb));
     console.log(fmtLine('restic --stdin', restic, mb));
     console.log(fmtLine('holdfast', holdfast, mb));
+    showRuns([
+      ['pg_dump', alone],
+      ['restic', restic],
+      ['holdfast', holdfast],
+    ]);
     showProfile(holdfast);
     const overhead = holdfast.secs / alone.secs - 1;
     console.log(
@@ -273,8 +335,9 @@ async function pgPhase() {
       restic,
       holdfast,
       speed: restic.secs / holdfast.secs,
-      rss: holdfast.peak / restic.peak,
+      rss: holdfast.peak / Math.max(restic.peak, 1),
       overhead,
+      n: REPEAT,
     });
   } finally {
     psql(`DROP DATABASE IF EXISTS ${db}`);
@@ -304,7 +367,7 @@ async function main() {
     await run(t.cmd, [...t.pre, 'init'], t.env);
   }
   await phase('initial backup', () => ['backup', data], bytes);
-  await phase('unchanged backup', () => ['backup', data], bytes);
+  await phase('unchanged backup', () => ['backup', data], bytes, { repeat: REPEAT });
   // In place (a copy would change every inode, and both tools would re-read everything);
   // the next run regenerates the data.
   fs.writeFileSync(path.join(data, '.complete'), 'changed');
@@ -315,7 +378,11 @@ async function main() {
     'full restore',
     (tool) => ['restore', 'latest', '--target', path.join(work, `restore-${tool}`)],
     bytes,
-    { before: (tool) => fs.rmSync(path.join(work, `restore-${tool}`), { recursive: true, force: true }) },
+    {
+      repeat: REPEAT,
+      // Per run: each restore starts from an empty target.
+      before: (tool) => fs.rmSync(path.join(work, `restore-${tool}`), { recursive: true, force: true }),
+    },
   );
   for (const tool of ['restic', 'holdfast'])
     fs.rmSync(path.join(work, `restore-${tool}`), { recursive: true, force: true });
@@ -323,7 +390,7 @@ async function main() {
   console.log(
     `\nrepository size: restic ${(repoBytes('restic') / 1e6).toFixed(0)} MB, holdfast ${(repoBytes('holdfast') / 1e6).toFixed(0)} MB`,
   );
-  await phase('check --read-data', () => ['check', '--read-data'], repoBytes('holdfast'));
+  await phase('check --read-data', () => ['check', '--read-data'], repoBytes('holdfast'), { repeat: REPEAT });
   if (PG_MB > 0) await pgPhase();
   console.log(
     `\nload average at end ${os
@@ -334,7 +401,7 @@ async function main() {
   console.log('\nsummary (speed: restic time / holdfast time; RSS: holdfast / restic)');
   for (const s of summary)
     console.log(
-      `  ${s.name.padEnd(26)} speed ${s.speed.toFixed(2)}x  RSS ${s.rss.toFixed(2)}x${s.overhead !== undefined ? `  overhead vs pg_dump ${(s.overhead * 100).toFixed(1)}%` : ''}`,
+      `  ${s.name.padEnd(26)} speed ${s.speed.toFixed(2)}x  RSS ${s.rss.toFixed(2)}x${s.overhead !== undefined ? `  overhead vs pg_dump ${(s.overhead * 100).toFixed(1)}%` : ''}${s.n > 1 ? `  (median of ${s.n})` : ''}`,
     );
 }
 

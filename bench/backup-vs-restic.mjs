@@ -297,25 +297,38 @@ async function pgPhase() {
       spawnSync('bash', ['-c', `${dump.join(' ')} | wc -c`], { encoding: 'utf8' }).stdout.trim(),
     );
     const mb = size / 1e6;
-    const hf = tools.holdfast(path.join(work, 'holdfast-repo'));
-    const rs = tools.restic(path.join(work, 'restic-repo'));
+    // Each run stores the whole dump into a fresh repository of its own (made untimed): a
+    // repeated run into the same repository would only find every chunk already stored.
+    const fresh = async (tool) => {
+      const repo = path.join(work, `pg-${tool}-repo`);
+      fs.rmSync(repo, { recursive: true, force: true });
+      const t = tools[tool](repo);
+      await run(t.cmd, [...t.pre, 'init'], t.env);
+      return t;
+    };
     // Three commands per round, their order rotating: pg_dump alone, then into each tool.
     const { alone, restic, holdfast } = await rounds(
       {
         alone: () => run('bash', ['-c', `${dump.join(' ')} > /dev/null`]),
-        restic: () =>
-          run(rs.cmd, [...rs.pre, 'backup', '--stdin', '--stdin-filename', 'bench.sql'], rs.env, {
+        restic: async () => {
+          const rs = await fresh('restic');
+          return run(rs.cmd, [...rs.pre, 'backup', '--stdin', '--stdin-filename', 'bench.sql'], rs.env, {
             stdinFrom: dump,
-          }),
-        holdfast: () =>
-          run(
+          });
+        },
+        holdfast: async () => {
+          const hf = await fresh('holdfast');
+          return run(
             hf.cmd,
             [...hf.pre, 'backup', '--stdin-filename', 'bench.sql', '--stdin-from-command', '--', ...dump],
             hf.env,
-          ),
+          );
+        },
       },
       REPEAT,
     );
+    for (const tool of ['restic', 'holdfast'])
+      fs.rmSync(path.join(work, `pg-${tool}-repo`), { recursive: true, force: true });
     console.log(header('pg_dump streaming', mb, ' dump', REPEAT));
     console.log(fmtLine('pg_dump > /dev/null', alone, mb));
     console.log(fmtLine('restic --stdin', restic, mb));

@@ -67,6 +67,16 @@ test('the kernel finds the same candidates as the JavaScript reference, and give
   const context = pseudoRandomBytes(63, 4);
   assert.deepEqual(scanCandidates(pol, block, context), cutCandidates(pol, block, context, Infinity));
   assert.equal(scanCandidates(pol, Buffer.alloc(1 << 20), Buffer.alloc(0)), undefined);
+  // Candidates crowded into one of the kernel's lanes (zeros: every position is one):
+  // it lists them all, as the reference does, or gives up (the caller then chunks in order).
+  for (const zeros of [200, 300, 2000]) {
+    const crowded = Buffer.concat([pseudoRandomBytes(1_500_000, 5), Buffer.alloc(zeros)]);
+    const ref = cutCandidates(pol, crowded, context, 1008);
+    const got = scanCandidates(pol, crowded, context);
+    if (zeros === 200) assert.deepEqual(got, ref, 'room in the lane: the same list');
+    else assert.ok(got === undefined || JSON.stringify(got) === JSON.stringify(ref), `${zeros} zeros`);
+    if (zeros === 2000) assert.equal(got, undefined);
+  }
   assert.equal(cutCandidates(pol, Buffer.alloc(1 << 20), Buffer.alloc(0), 1000), undefined);
 });
 

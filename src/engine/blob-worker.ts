@@ -11,6 +11,7 @@ import { blobId, openBlob, sealBlobInto } from './blob-codec.js';
 import type { MasterKey } from './crypto.js';
 import { collectGarbageEvery } from './gc-hint.js';
 import { verifyBlobs, verifyPack } from './pack-verify.js';
+import { MAX_CHUNK } from './chunker.js';
 import { scanCandidates } from './chunker-wasm.js';
 import { drainTotals, profiled, profiling } from './profile.js';
 import { runSpanJob } from './restore-job.js';
@@ -54,7 +55,11 @@ function owned(b: Buffer): Uint8Array {
   return out;
 }
 
-/** Where the parts of a blob are joined (reused: fresh memory costs a page fault per 4 KiB). */
+/**
+ * Where the parts of a blob are joined (reused: fresh memory costs a page fault per 4 KiB).
+ * Made for the largest chunk at once: regrown step by step, each old buffer stayed allocated
+ * until a full collection. Pages are touched only as far as blobs fill them.
+ */
 let gathered = Buffer.alloc(0);
 
 /** The parts of a blob as one buffer: the part itself when there is one, else the joined copy. */
@@ -62,7 +67,7 @@ function gather(parts: readonly Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0];
   let n = 0;
   for (const p of parts) n += p.length;
-  if (gathered.length < n) gathered = Buffer.allocUnsafeSlow(Math.max(n, 1024 * 1024));
+  if (gathered.length < n) gathered = Buffer.allocUnsafeSlow(Math.max(n, MAX_CHUNK));
   let at = 0;
   for (const p of parts) {
     gathered.set(p, at);

@@ -7,9 +7,13 @@
  * every 4 KiB backed up, and bounds the memory a backup holds.
  */
 
-export const BLOCK_SIZE = 2 * 1024 * 1024;
+/**
+ * 1 MiB: the blocks read ahead and being scanned are what a file's pipeline holds besides
+ * the chunks in flight; 2 MiB blocks measured no faster and held about 12 MiB more.
+ */
+export const BLOCK_SIZE = 1024 * 1024;
 /** Free blocks kept for reuse (more are left to the garbage collector). */
-const KEEP = 24;
+const KEEP = 32;
 
 const free: SharedArrayBuffer[] = [];
 const refs = new WeakMap<ArrayBufferLike, number>();

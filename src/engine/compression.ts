@@ -19,6 +19,12 @@ export function zstdCompress(data: Uint8Array): Buffer {
 }
 
 let cctx: InstanceType<typeof binding.CCtx> | undefined;
+/**
+ * The scratch buffer's size: room for the largest chunk (8 MiB) at once, since a buffer
+ * regrown step by step left each old one allocated until a full collection. Only the pages
+ * written are touched.
+ */
+const SCRATCH_BYTES = binding.compressBound(8 * 1024 * 1024);
 let scratch = Buffer.alloc(0);
 
 /**
@@ -29,7 +35,7 @@ let scratch = Buffer.alloc(0);
  */
 export function zstdCompressIfSmaller(data: Uint8Array): Buffer | undefined {
   const bound = binding.compressBound(data.length);
-  if (scratch.length < bound) scratch = Buffer.allocUnsafeSlow(Math.max(bound, 1024 * 1024));
+  if (scratch.length < bound) scratch = Buffer.allocUnsafeSlow(Math.max(bound, SCRATCH_BYTES));
   cctx ??= new binding.CCtx();
   const n = cctx.compress(scratch, data, LEVEL);
   return n < data.length ? scratch.subarray(0, n) : undefined;

@@ -92,6 +92,25 @@ async function openTempFile(): Promise<fsp.FileHandle> {
   return file;
 }
 
+/**
+ * Staging buffers of finished spools, for the next ones: a fresh pair per pack stayed
+ * allocated until a full collection (measured: tens of MB of a large backup's peak RSS).
+ */
+const freeStages: Buffer[] = [];
+const STAGES_KEPT = 4;
+const EMPTY = Buffer.alloc(0);
+
+function takeStage(): Buffer {
+  return freeStages.pop() ?? Buffer.allocUnsafeSlow(STAGE_SIZE);
+}
+
+/** Gives a spool's staging buffers back once nothing is left to write from them. */
+function giveStages(sp: PackSpool): void {
+  for (const b of [sp.stage, sp.spare])
+    if (b.length === STAGE_SIZE && freeStages.length < STAGES_KEPT) freeStages.push(b);
+  sp.stage = sp.spare = EMPTY;
+}
+
 export async function openSpool(): Promise<PackSpool> {
   let file: fsp.FileHandle;
   try {
@@ -103,8 +122,8 @@ export async function openSpool(): Promise<PackSpool> {
     file,
     blobs: [],
     size: 0,
-    stage: Buffer.allocUnsafeSlow(STAGE_SIZE),
-    spare: Buffer.allocUnsafeSlow(STAGE_SIZE),
+    stage: takeStage(),
+    spare: takeStage(),
     staged: 0,
     written: Promise.resolve(),
     queued: 0,
@@ -191,9 +210,12 @@ export async function sealSpool(sp: PackSpool): Promise<SealedSpool> {
     await flushStage(sp);
     await sp.written;
   } catch (err) {
+    await sp.written.catch(() => undefined);
+    giveStages(sp);
     await sp.file.close().catch(() => undefined);
     throw err;
   }
+  giveStages(sp);
   const { file, size } = sp;
   return {
     id: sp.hash.digest('hex'),
@@ -220,5 +242,6 @@ export async function sealSpool(sp: PackSpool): Promise<SealedSpool> {
 /** Closes a spool that will not be finished (its file is already unlinked). */
 export async function discardSpool(sp: PackSpool): Promise<void> {
   await sp.written.catch(() => undefined);
+  giveStages(sp);
   await sp.file.close().catch(() => undefined);
 }

@@ -41,6 +41,7 @@ import {
 import { formatPolynomial, isIrreducible, parsePolynomial, randomPolynomial } from './polynomial.js';
 import { collectGarbageEvery } from './gc-hint.js';
 import { profiled, profiledAsync } from './profile.js';
+import { MAX_CHUNK } from './chunker.js';
 import { scanCandidates } from './chunker-wasm.js';
 import { defaultWorkerCount, sharedPool, type WorkerPool } from './worker-pool.js';
 import { type WorkerJob, type WorkerKey, workerKeyOf } from './worker-protocol.js';
@@ -475,8 +476,9 @@ export class Repository {
 
   /** Room for a sealed blob of at most `n` bytes: a span of the seal ring, or its own memory when larger. */
   private sealOutput(n: number): Promise<Buffer> {
-    // Room for everything admitted in flight, plus the largest data blob (8 MiB) at a wrap.
-    const ring = (this.sealRing ??= new SharedRing(this.maxInFlight + 8 * 1024 * 1024));
+    // Room for everything admitted in flight, and at least for the largest data blob (which,
+    // like admission, then waits for the ring to empty).
+    const ring = (this.sealRing ??= new SharedRing(Math.max(this.maxInFlight, MAX_CHUNK) + 64 * 1024));
     if (n > ring.size) return Promise.resolve(Buffer.from(new SharedArrayBuffer(n)));
     return ring.take(n);
   }

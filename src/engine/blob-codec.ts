@@ -6,21 +6,10 @@
  */
 import { createHash } from 'node:crypto';
 import { fail } from '../errors.js';
-import { zstdCompressIfSmaller, zstdDecompress } from './compression.js';
-import { type MasterKey, open, type SealedParts, sealInto, sealParts } from './crypto.js';
+import { zstdCompressInto, zstdDecompress } from './compression.js';
+import { IV_LEN, type MasterKey, open, sealInPlace } from './crypto.js';
 import type { PackedBlob } from './pack.js';
 import { profiled } from './profile.js';
-
-/** A sealed blob as its parts (IV, ciphertext, MAC), stored one after the other. */
-export interface SealedBlob extends SealedParts {
-  /** Plaintext length when compressed, else 0 (the pack header's field). */
-  uncompressedLength: number;
-}
-
-/** Stored length of a sealed blob. */
-export function sealedLength(s: SealedParts): number {
-  return s.iv.length + s.ciphertext.length + s.mac.length;
-}
 
 /** Where a sealed blob came from, for verification and messages. */
 export interface BlobOrigin extends Pick<PackedBlob, 'type' | 'id' | 'uncompressedLength'> {
@@ -45,21 +34,7 @@ export function blobId(plaintext: Uint8Array | readonly Uint8Array[]): string {
   );
 }
 
-/** zstd of a blob when that makes it smaller (a view of this thread's scratch buffer), else undefined. */
-function packedOf(plaintext: Uint8Array): Buffer | undefined {
-  if (plaintext.length === 0) return undefined;
-  return profiled('compress', plaintext.length, () => zstdCompressIfSmaller(plaintext));
-}
-
-/** Compresses (when asked and when that makes it smaller), encrypts and authenticates a blob. */
-export function sealBlob(key: MasterKey, plaintext: Uint8Array, compress: boolean): SealedBlob {
-  const packed = compress ? packedOf(plaintext) : undefined;
-  const payload = packed ?? plaintext;
-  const parts = profiled('encrypt', payload.length, () => sealParts(key, payload));
-  return { ...parts, uncompressedLength: packed ? plaintext.length : 0 };
-}
-
-/** A blob sealed into memory of the caller's: its stored length and its header field. */
+/** A sealed blob as written into memory of the caller's: its stored length and its header field. */
 export interface SealedInto {
   length: number;
   /** Plaintext length when compressed, else 0 (the pack header's field). */
@@ -67,19 +42,32 @@ export interface SealedInto {
 }
 
 /**
- * sealBlob written into `out` (which must hold plaintext.length + SEAL_OVERHEAD bytes: a blob
- * is compressed only when that makes it smaller), as the blob is stored in a pack.
+ * Compresses (when asked and when that makes it smaller), encrypts and authenticates a blob
+ * whose plaintext is `plaintext` (one buffer, or its parts in order), writing it into `out`
+ * as it is stored in a pack: `out` must hold the plaintext's length + SEAL_OVERHEAD bytes.
+ * Compressed straight into `out` and encrypted there in place.
  */
 export function sealBlobInto(
   key: MasterKey,
-  plaintext: Uint8Array,
+  plaintext: Uint8Array | readonly Uint8Array[],
   compress: boolean,
   out: Uint8Array,
 ): SealedInto {
-  const packed = compress ? packedOf(plaintext) : undefined;
-  const payload = packed ?? plaintext;
-  const length = profiled('encrypt', payload.length, () => sealInto(key, payload, out));
-  return { length, uncompressedLength: packed ? plaintext.length : 0 };
+  const parts = Array.isArray(plaintext) ? (plaintext as readonly Uint8Array[]) : [plaintext as Uint8Array];
+  let plainLength = 0;
+  for (const p of parts) plainLength += p.length;
+  const body = out.subarray(IV_LEN);
+  const packed = compress
+    ? profiled('compress', plainLength, () => zstdCompressInto(parts, body))
+    : undefined;
+  let n = packed ?? 0;
+  if (packed === undefined)
+    for (const p of parts) {
+      body.set(p, n); // stored as it is
+      n += p.length;
+    }
+  const length = profiled('encrypt', n, () => sealInPlace(key, out, n));
+  return { length, uncompressedLength: packed === undefined ? 0 : plainLength };
 }
 
 /** Opens a sealed blob and checks that it hashes to its ID. A damaged blob is an INTEGRITY error. */

@@ -10,8 +10,9 @@ import { sealBatch } from './blob-batch.js';
 import { blobId, openBlob, sealBlobInto } from './blob-codec.js';
 import type { MasterKey } from './crypto.js';
 import { collectGarbageEvery } from './gc-hint.js';
-import { verifyBlobs, verifyPack } from './pack-verify.js';
-import { MAX_CHUNK } from './chunker.js';
+import type { PackedBlob } from './pack.js';
+import { verifyPackInPieces } from './pack-pieces.js';
+import { type PackVerdict, verifyBlobs, verifyPack } from './pack-verify.js';
 import { scanCandidates } from './chunker-wasm.js';
 import { drainTotals, profiled, profiling } from './profile.js';
 import { runSpanJob } from './restore-job.js';
@@ -56,54 +57,54 @@ function owned(b: Buffer): Uint8Array {
 }
 
 /**
- * Where the parts of a blob are joined (reused: fresh memory costs a page fault per 4 KiB).
- * Made for the largest chunk at once: regrown step by step, each old buffer stayed allocated
- * until a full collection. Pages are touched only as far as blobs fill them.
- */
-let gathered = Buffer.alloc(0);
-
-/** The parts of a blob as one buffer: the part itself when there is one, else the joined copy. */
-function gather(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  let n = 0;
-  for (const p of parts) n += p.length;
-  if (gathered.length < n) gathered = Buffer.allocUnsafeSlow(Math.max(n, MAX_CHUNK));
-  let at = 0;
-  for (const p of parts) {
-    gathered.set(p, at);
-    at += p.length;
-  }
-  return gathered.subarray(0, n);
-}
-
-/**
- * Where pack files are read (reused: fresh memory costs a page fault per 4 KiB). Made large
- * enough at once for any pack holdfast or restic writes (16 MiB, plus a last blob of up to
- * 8 MiB, plus the header): a buffer regrown to each larger pack left the old ones allocated
- * until a collection (measured: about 80 MiB of a check's peak RSS). Pages are only touched,
- * and counted in RSS, as far as a read fills them.
+ * Where pack ranges are read: pieces of a pack being checked, spans being restored, a pack
+ * read whole (reused: fresh memory costs a page fault per 4 KiB). Made large enough at once
+ * for any pack holdfast or restic writes (16 MiB, plus a last blob of up to 8 MiB, plus the
+ * header): a buffer regrown step by step left the old ones allocated until a collection.
+ * Pages are only touched, and counted in RSS, as far as reads fill them.
  */
 const PACK_BUFFER_BYTES = 32 * 1024 * 1024;
 let packBuffer = Buffer.alloc(0);
 
 /**
- * `length` bytes at `offset` of a local file (the whole file when `length` is undefined),
- * read into packBuffer: valid until the next call. A file shorter than asked is an error.
+ * `length` bytes at `offset` of the open file `fd` (named `path`), read into packBuffer:
+ * valid until the next read. A file shorter than asked is an error.
  */
-function readLocal(path: string, offset = 0, length?: number): Buffer {
+function readRange(fd: number, path: string, offset: number, length: number): Buffer {
+  if (packBuffer.length < length) packBuffer = Buffer.allocUnsafeSlow(Math.max(length, PACK_BUFFER_BYTES));
+  let got = 0;
+  while (got < length) {
+    const n = profiled('read', length - got, () => readSync(fd, packBuffer, got, length - got, offset + got));
+    if (n === 0) throw new Error(`${path}: short read (${got} of ${length} bytes)`);
+    got += n;
+  }
+  return packBuffer.subarray(0, length);
+}
+
+/** readRange of a local file, opened for this read. */
+function readLocal(path: string, offset: number, length: number): Buffer {
   const fd = openSync(path, 'r');
   try {
-    const size = length ?? fstatSync(fd).size - offset;
-    if (packBuffer.length < size) packBuffer = Buffer.allocUnsafeSlow(Math.max(size, PACK_BUFFER_BYTES));
-    let got = 0;
-    while (got < size) {
-      const n = profiled('read', size - got, () => readSync(fd, packBuffer, got, size - got, offset + got));
-      if (n === 0) break;
-      got += n;
-    }
-    if (length !== undefined && got < length)
-      throw new Error(`${path}: short read (${got} of ${length} bytes)`);
-    return packBuffer.subarray(0, got);
+    return readRange(fd, path, offset, length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** verifyPack of a local pack file, read in pieces where its layout allows (pack-pieces.ts). */
+function verifyPackFile(
+  key: MasterKey,
+  path: string,
+  id: string,
+  blobs: PackedBlob[],
+): { verdict: PackVerdict; size: number } {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const read = (offset: number, length: number) => readRange(fd, path, offset, length);
+    const verdict =
+      verifyPackInPieces(key, id, size, blobs, read) ?? verifyPack(key, id, read(0, size), blobs);
+    return { verdict, size };
   } finally {
     closeSync(fd);
   }
@@ -124,7 +125,7 @@ function handle(req: WorkerRequest): { res: WorkerResponse; transfer: ArrayBuffe
       return { res: { seq, ok: true, id: blobId(req.parts) }, transfer: [] };
     case 'sealInto': {
       injectFault();
-      const r = sealBlobInto(keyOf(req.key), gather(req.parts), req.compress, req.out);
+      const r = sealBlobInto(keyOf(req.key), req.parts, req.compress, req.out);
       return { res: { seq, ok: true, ...r }, transfer: [] };
     }
     case 'sealBatch': {
@@ -157,18 +158,11 @@ function handle(req: WorkerRequest): { res: WorkerResponse; transfer: ArrayBuffe
         transfer: [],
       };
     }
-    case 'verifyPackFile': {
-      const bytes = readLocal(req.path);
+    case 'verifyPackFile':
       return {
-        res: {
-          seq,
-          ok: true,
-          verdict: verifyPack(keyOf(req.key), req.id, bytes, req.blobs),
-          size: bytes.length,
-        },
+        res: { seq, ok: true, ...verifyPackFile(keyOf(req.key), req.path, req.id, req.blobs) },
         transfer: [],
       };
-    }
     case 'verifyPack':
       return {
         res: { seq, ok: true, verdict: verifyPack(keyOf(req.key), req.id, req.data, req.blobs) },

@@ -1,5 +1,6 @@
 /**
- * check --read-data's piecewise reading (check-read.ts) against verifyPack on the whole pack:
+ * check --read-data's piecewise reading (check-read.ts, and a worker's reading of a local pack
+ * in pack-pieces.ts) against verifyPack on the whole pack:
  * for intact packs and for each kind of damage (a flipped byte in a blob, in the header, in
  * the header's length, a truncated file) the verdicts are identical, with and without
  * worker threads and whatever the piece size; the fast blob test agrees with openBlob.
@@ -15,6 +16,7 @@ import { makeTempDir, removeDir } from '../testing/tmp.js';
 import { planPieces, readAndVerifyPacks } from './check-read.js';
 import { blobIsIntact } from './check-verify.js';
 import type { PackedBlob } from './pack.js';
+import { verifyPackInPieces } from './pack-pieces.js';
 import { type PackVerdict, verifyPack } from './pack-verify.js';
 import { initRepository, openRepository, type Repository } from './repository.js';
 import { backupStream } from './stream-backup.js';
@@ -122,6 +124,19 @@ describe('check --read-data piece by piece', () => {
             const expected = verifyPack(repo.key, p.id, fs.readFileSync(packFile(copy, p.id)), p.blobs);
             if (name === 'intact') assert.deepEqual(expected, { problems: [], bad: [] });
             else if (p.blobs.length > 1) assert.ok(expected.problems.length > 0, `${name} is found`);
+            if (workers === 0 && !into) {
+              // A worker's reading of a local pack in pieces (pack-pieces.ts): the same verdict,
+              // or none for a layout it leaves to the whole-pack path (a damaged header length).
+              const bytes = fs.readFileSync(packFile(copy, p.id));
+              const read = (at: number, n: number) => {
+                if (at + n > bytes.length) throw new Error('short read');
+                return bytes.subarray(at, at + n);
+              };
+              const inPieces = verifyPackInPieces(repo.key, p.id, bytes.length, p.blobs, read);
+              if (/intact|middle blob|in the header$/.test(name))
+                assert.ok(inPieces, `${name}: read in pieces`);
+              if (inPieces) assert.deepEqual(inPieces, expected, `${name}, in pieces`);
+            }
             for (const pieceBytes of [1, 64 * 1024, 1 << 20, Infinity]) {
               const got = await piecewise(repo, p.id, p.size, pieceBytes);
               const how = `${workers} workers, pieces of ${pieceBytes}${into ? ', read into the ring' : ''}`;

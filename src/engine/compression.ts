@@ -19,26 +19,49 @@ export function zstdCompress(data: Uint8Array): Buffer {
 }
 
 let cctx: InstanceType<typeof binding.CCtx> | undefined;
-/**
- * The scratch buffer's size: room for the largest chunk (8 MiB) at once, since a buffer
- * regrown step by step left each old one allocated until a full collection. Only the pages
- * written are touched.
- */
-const SCRATCH_BYTES = binding.compressBound(8 * 1024 * 1024);
-let scratch = Buffer.alloc(0);
 
 /**
- * zstd of `data` when that is smaller, else undefined (random or already compressed data is
- * then stored as it is, which the format allows and which spares decompression later). The
- * result is a view of a scratch buffer this thread reuses: use it before the next call. Reusing
- * it spares a fresh allocation per blob, and fresh memory costs a page fault every 4 KiB.
+ * zstd of a blob's plaintext, given as its `parts` in order, written into `dst` when it is
+ * smaller than the plaintext: returns its length, or undefined when it would not be smaller
+ * (random or already compressed data is then stored as it is, which the format allows and
+ * which spares decompression later). Written straight into the caller's memory (no buffer of
+ * the blob's size here); parts are compressed as one stream, so they are never joined.
  */
-export function zstdCompressIfSmaller(data: Uint8Array): Buffer | undefined {
-  const bound = binding.compressBound(data.length);
-  if (scratch.length < bound) scratch = Buffer.allocUnsafeSlow(Math.max(bound, SCRATCH_BYTES));
-  cctx ??= new binding.CCtx();
-  const n = cctx.compress(scratch, data, LEVEL);
-  return n < data.length ? scratch.subarray(0, n) : undefined;
+export function zstdCompressInto(parts: readonly Uint8Array[], dst: Uint8Array): number | undefined {
+  let total = 0;
+  for (const p of parts) total += p.length;
+  if (total < 2) return undefined; // nothing is smaller
+  const room = dst.subarray(0, Math.min(dst.length, total - 1));
+  const c = (cctx ??= new binding.CCtx());
+  if (parts.length === 1) {
+    try {
+      return c.compress(room, parts[0], LEVEL);
+    } catch {
+      return undefined; // does not fit: not smaller
+    }
+  }
+  c.reset(binding.ResetDirective.sessionOnly);
+  c.setParameter(binding.CParameter.compressionLevel, LEVEL);
+  c.setPledgedSrcSize(total); // the frame records its size, as the one-shot form does
+  let at = 0;
+  try {
+    for (let i = 0; i < parts.length; i++) {
+      const last = i === parts.length - 1;
+      let input = parts[i];
+      for (;;) {
+        const op = last ? binding.EndDirective.end : binding.EndDirective.continue;
+        const [left, produced, consumed] = c.compressStream2(room.subarray(at), input, op);
+        at += produced;
+        input = input.subarray(consumed);
+        if (last ? left === 0 : input.length === 0) break;
+        if (at === room.length || (produced === 0 && consumed === 0)) throw new Error('not smaller');
+      }
+    }
+  } catch {
+    c.reset(binding.ResetDirective.sessionOnly);
+    return undefined;
+  }
+  return at;
 }
 
 export function zstdDecompress(data: Uint8Array, what = 'data'): Buffer {

@@ -23,7 +23,7 @@ export interface MasterKey {
 }
 
 export const SEAL_OVERHEAD = 32;
-const IV_LEN = 16;
+export const IV_LEN = 16;
 const MAC_LEN = 16;
 const CLAMP = Buffer.from('ffffff0ffcffff0ffcffff0ffcffff0f', 'hex');
 
@@ -102,42 +102,32 @@ function newIv(): Buffer {
   }
 }
 
-/** A sealed box in its three parts, whose concatenation is what seal() returns. */
-export interface SealedParts {
-  iv: Buffer;
-  ciphertext: Buffer;
-  mac: Buffer;
-}
-
-/** seal() without joining the parts: spares a copy of the ciphertext, which can be large. */
-export function sealParts(key: MasterKey, plaintext: Uint8Array): SealedParts {
-  const iv = newIv();
-  const cipher = createCipheriv('aes-256-ctr', key.encrypt, iv);
-  const ciphertext = cipher.update(plaintext);
-  const rest = cipher.final();
-  const ct = rest.length > 0 ? Buffer.concat([ciphertext, rest]) : ciphertext;
-  return { iv, ciphertext: ct, mac: Buffer.from(macOf(key, iv, ct)) };
-}
-
-/** Plaintext encrypted per cipher call by sealInto: small outputs come from malloc's free lists. */
+/** Plaintext encrypted per cipher call: small outputs come from malloc's free lists. */
 const SEAL_WINDOW = 64 * 1024;
 
 /**
- * Seals `plaintext` into `out` as IV || ciphertext || MAC (plaintext.length + SEAL_OVERHEAD
- * bytes, which `out` must hold) and returns that length. Encrypted in windows copied into
- * `out`, so no buffer of the plaintext's size is allocated: `out` can be reused memory.
+ * Seals the `n` plaintext bytes at out[IV_LEN …] in place: writes the IV before them and the
+ * MAC after, so `out` then holds IV || ciphertext || MAC (n + SEAL_OVERHEAD bytes, which it
+ * must have room for); returns that length. Encrypted in windows, so no buffer of the
+ * plaintext's size is allocated: `out` can be reused memory.
  */
-export function sealInto(key: MasterKey, plaintext: Uint8Array, out: Uint8Array): number {
-  const n = plaintext.length + SEAL_OVERHEAD;
-  if (out.length < n) throw new RangeError('sealInto: output buffer too small');
+export function sealInPlace(key: MasterKey, out: Uint8Array, n: number): number {
+  if (out.length < n + SEAL_OVERHEAD) throw new RangeError('sealInPlace: output buffer too small');
   const iv = newIv();
   out.set(iv, 0);
   const cipher = createCipheriv('aes-256-ctr', key.encrypt, iv);
-  for (let off = 0; off < plaintext.length; off += SEAL_WINDOW)
-    out.set(cipher.update(plaintext.subarray(off, off + SEAL_WINDOW)), IV_LEN + off);
-  const ct = out.subarray(IV_LEN, IV_LEN + plaintext.length);
-  out.set(macOf(key, iv, ct), IV_LEN + plaintext.length);
-  return n;
+  for (let at = IV_LEN; at < IV_LEN + n; at += SEAL_WINDOW)
+    out.set(cipher.update(out.subarray(at, Math.min(at + SEAL_WINDOW, IV_LEN + n))), at);
+  out.set(macOf(key, iv, out.subarray(IV_LEN, IV_LEN + n)), IV_LEN + n);
+  return n + SEAL_OVERHEAD;
+}
+
+/** Seals `plaintext` into `out` (see sealInPlace); returns the sealed length. */
+export function sealInto(key: MasterKey, plaintext: Uint8Array, out: Uint8Array): number {
+  if (out.length < plaintext.length + SEAL_OVERHEAD)
+    throw new RangeError('sealInto: output buffer too small');
+  out.set(plaintext, IV_LEN);
+  return sealInPlace(key, out, plaintext.length);
 }
 
 /** Encrypts and authenticates `plaintext`; output is 32 bytes longer. */

@@ -8,7 +8,7 @@ import type { Backend, FileType } from '../backends/backend.js';
 import { fail } from '../errors.js';
 import { type BatchSlice, type SealedBatch, sealBatch } from './blob-batch.js';
 import { drainBlockPool } from './block-pool.js';
-import { blobId, openBlob, type SealedInto, sealBlob, sealedLength } from './blob-codec.js';
+import { blobId, openBlob, type SealedInto, sealBlobInto } from './blob-codec.js';
 import { SharedRing } from './shared-ring.js';
 import { decodeUnpacked, encodeUnpacked } from './compression.js';
 import {
@@ -44,7 +44,7 @@ import { profiled, profiledAsync } from './profile.js';
 import { MAX_CHUNK } from './chunker.js';
 import { scanCandidates } from './chunker-wasm.js';
 import { defaultWorkerCount, sharedPool, type WorkerPool } from './worker-pool.js';
-import { type WorkerJob, type WorkerKey, workerKeyOf } from './worker-protocol.js';
+import { type WorkerKey, workerKeyOf } from './worker-protocol.js';
 
 export interface RepoConfig {
   version: number;
@@ -458,7 +458,7 @@ export class Repository {
           plainLength: b.slices[i].length,
         }));
         // Copied into the pack's staging buffer, so the batch's buffers can be reused at once.
-        await this.appendToPack('data', blobs, [], output.subarray(0, sealed.size));
+        await this.appendToPack('data', blobs, output.subarray(0, sealed.size));
         this.batchBuffers.push(b.bufs);
         if ((this.openPacks.data?.size ?? 0) >= this.packSize) await this.finishPack('data');
       } finally {
@@ -553,41 +553,31 @@ export class Repository {
       this.pending[type].add(id);
       // Taken in decision order, so spans are taken in the order blobs are appended: an
       // earlier blob never waits for room a later one holds.
-      const out = pool ? await this.sealOutput(plainLength + SEAL_OVERHEAD) : undefined;
+      const out = await this.sealOutput(plainLength + SEAL_OVERHEAD);
       decide();
       const compress = plainLength > 0 && (type === 'tree' ? this.config.version >= 2 : this.compressData);
       try {
-        let blob: Appended;
-        let kept: Uint8Array[] = []; // appended as they are (kept until written)
-        let copied: Uint8Array | undefined; // copied into the pack at once
-        if (pool && out) {
-          // Sealed by a worker into the seal ring, and copied from there into the pack.
+        // Sealed into the seal ring (by a worker, or here), then copied from there into the pack.
+        let r: SealedInto;
+        if (pool) {
           const transfer: ArrayBuffer[] = [];
-          let plain = shared;
-          if (!plain) {
+          let parts = shared;
+          if (!parts) {
             const sent = owned ? data! : ownedCopy(data!);
-            plain = [sent];
+            parts = [sent];
             transfer.push(sent.buffer as ArrayBuffer);
           }
-          const job: WorkerJob = { op: 'sealInto', key: this.workerKey, parts: plain, compress, out };
-          const r = await pool.run<SealedInto>(job, transfer);
-          blob = { id, length: r.length, uncompressedLength: r.uncompressedLength, plainLength };
-          copied = out.subarray(0, r.length);
-        } else {
-          const sealed = sealBlob(this.key, data!, compress);
-          blob = {
-            id,
-            length: sealedLength(sealed),
-            uncompressedLength: sealed.uncompressedLength,
-            plainLength,
-          };
-          kept = [sealed.iv, sealed.ciphertext, sealed.mac];
-        }
+          r = await pool.run<SealedInto>(
+            { op: 'sealInto', key: this.workerKey, parts, compress, out },
+            transfer,
+          );
+        } else r = sealBlobInto(this.key, data!, compress, out);
         await prevAppended;
         this.throwIfFailed();
-        await this.appendToPack(type, [blob], kept, copied);
+        const blob = { id, length: r.length, uncompressedLength: r.uncompressedLength, plainLength };
+        await this.appendToPack(type, [blob], out.subarray(0, r.length));
       } finally {
-        if (out) this.sealRing?.give(out);
+        this.sealRing?.give(out);
       }
       if ((this.openPacks[type]?.size ?? 0) >= this.packSize) await this.finishPack(type);
       return { id, added: true };
@@ -597,16 +587,8 @@ export class Repository {
     }
   }
 
-  /**
-   * Appends sealed blobs to the open pack: `parts` (kept until the pack is written) and then
-   * `copied` (copied at once) hold them one after the other.
-   */
-  private async appendToPack(
-    type: BlobType,
-    blobs: readonly Appended[],
-    parts: readonly Uint8Array[],
-    copied?: Uint8Array,
-  ): Promise<void> {
+  /** Appends sealed blobs, stored one after the other in `sealed`, to the open pack (copied at once). */
+  private async appendToPack(type: BlobType, blobs: readonly Appended[], sealed: Uint8Array): Promise<void> {
     const pack = (this.openPacks[type] ??= await openSpool());
     let offset = pack.size;
     for (const b of blobs) {
@@ -617,8 +599,7 @@ export class Repository {
       this.stats.dataAddedPacked += b.length;
       this.turnover(b.plainLength);
     }
-    for (const p of parts) await appendToSpool(pack, p);
-    if (copied) await copyToSpool(pack, copied);
+    await copyToSpool(pack, sealed);
   }
 
   private async finishPack(type: BlobType): Promise<void> {

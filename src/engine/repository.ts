@@ -261,10 +261,10 @@ export class Repository {
   private openBatch: OpenBatch | undefined;
   private readonly batchBuffers: BatchBuffers[] = [];
   /**
-   * Shared memory the workers seal blobs into (made when first needed): this thread copies
-   * each sealed blob into its pack and gives the span back. A fresh buffer per sealed blob
-   * instead stayed with the workers' allocator until a collection (measured: about 70 MiB
-   * of a backup's peak RSS).
+   * Shared memory blobs are sealed into, by the workers or inline (made when first needed):
+   * this thread copies each sealed blob into its pack and gives the span back. A fresh
+   * buffer per sealed blob instead stayed with the workers' allocator until a collection
+   * (measured: about 70 MiB of a backup's peak RSS).
    */
   private sealRing: SharedRing | undefined;
 

@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import type { Backend } from '../backends/backend.js';
 import { SharedRing } from './shared-ring.js';
+import { type Piece, planPieces } from './pack-pieces.js';
 import type { PackedBlob } from './pack.js';
 import {
   headerProblem,
@@ -41,38 +42,6 @@ const READ_BYTES = 4 * PIECE_BYTES;
 const READS_AHEAD = 1;
 /** Size of the ring pieces are read into (shared-ring.ts); a larger read gets its own buffer. */
 const RING_BYTES = 12 * 1024 * 1024;
-
-/** Part of a pack read in one load: [start, end), and the blobs wholly inside it. */
-interface Piece {
-  start: number;
-  end: number;
-  /** Indexes into the pack's blob list, with offsets relative to `start`. */
-  blobs: { index: number; blob: PackedBlob }[];
-}
-
-/**
- * Cuts a pack of `size` bytes into pieces of about `target` bytes at blob boundaries, the
- * header in the last one; undefined unless the blobs lie back to back from offset 0 (then the
- * pack is verified whole).
- */
-export function planPieces(blobs: readonly PackedBlob[], size: number, target: number): Piece[] | undefined {
-  const order = blobs.map((blob, index) => ({ index, blob })).sort((a, b) => a.blob.offset - b.blob.offset);
-  const pieces: Piece[] = [];
-  let cur: Piece = { start: 0, end: 0, blobs: [] };
-  for (const { index, blob } of order) {
-    if (blob.offset !== cur.end) return undefined;
-    if (cur.blobs.length > 0 && cur.end + blob.length - cur.start > target) {
-      pieces.push(cur);
-      cur = { start: cur.end, end: cur.end, blobs: [] };
-    }
-    cur.blobs.push({ index, blob: { ...blob, offset: blob.offset - cur.start } });
-    cur.end += blob.length;
-  }
-  if (cur.end > size - 4) return undefined;
-  cur.end = size;
-  pieces.push(cur);
-  return pieces;
-}
 
 /** Bounds the bytes handed to workers and not yet verified. */
 class ByteBudget {

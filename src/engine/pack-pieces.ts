@@ -1,11 +1,12 @@
 /**
- * check --read-data of a pack read in pieces (a local pack file, on a worker thread): pieces
- * of about 2 MiB cut at blob boundaries, read one after the other into one reused buffer, so
- * a worker holds a piece rather than the whole pack (up to 24 MiB). The pack is hashed piece
- * by piece in file order, each piece's blobs are verified, and the header is checked from the
- * bytes after the last blob. Only a plain layout is done this way (blobs in file order, not
- * overlapping, followed by a header the rest of the file holds); for any other the result is
- * undefined and the caller verifies the pack whole, so the findings are always verifyPack's.
+ * check --read-data of a pack in pieces cut at blob boundaries (planPieces; check-read.ts
+ * plans the pieces it reads into its ring the same way). A worker verifying a local pack file
+ * reads pieces of about 2 MiB one after the other into one reused buffer, so it holds a piece
+ * rather than the whole pack (up to 24 MiB): the pack is hashed piece by piece in file order,
+ * each piece's blobs are verified, and the header is checked from the end of the last piece.
+ * Only a plain layout is done this way (blobs back to back from the start, then the header);
+ * for any other the result is undefined and the caller verifies the pack whole, so the
+ * findings are always verifyPack's.
  */
 import { createHash } from 'node:crypto';
 import type { MasterKey } from './crypto.js';
@@ -26,16 +27,36 @@ export const PIECE_BYTES = 2 * 1024 * 1024;
 /** Reads `length` bytes at `offset` (valid until the next read); a short read throws. */
 export type RangeReader = (offset: number, length: number) => Buffer;
 
-/** The blobs' indexes in file order when they lie one after the other inside the file, else undefined. */
-function plainOrder(blobs: readonly PackedBlob[], size: number): number[] | undefined {
-  const order = blobs.map((_, i) => i).sort((x, y) => blobs[x].offset - blobs[y].offset);
-  let end = 0;
-  for (const i of order) {
-    const b = blobs[i];
-    if (b.offset < end || b.length <= 0) return undefined;
-    end = b.offset + b.length;
+/** Part of a pack read in one load: [start, end), and the blobs wholly inside it. */
+export interface Piece {
+  start: number;
+  end: number;
+  /** Indexes into the pack's blob list, with offsets relative to `start`. */
+  blobs: { index: number; blob: PackedBlob }[];
+}
+
+/**
+ * Cuts a pack of `size` bytes into pieces of about `target` bytes at blob boundaries, the
+ * header in the last one; undefined unless the blobs lie back to back from offset 0 (then the
+ * pack is verified whole).
+ */
+export function planPieces(blobs: readonly PackedBlob[], size: number, target: number): Piece[] | undefined {
+  const order = blobs.map((blob, index) => ({ index, blob })).sort((a, b) => a.blob.offset - b.blob.offset);
+  const pieces: Piece[] = [];
+  let cur: Piece = { start: 0, end: 0, blobs: [] };
+  for (const { index, blob } of order) {
+    if (blob.offset !== cur.end) return undefined;
+    if (cur.blobs.length > 0 && cur.end + blob.length - cur.start > target) {
+      pieces.push(cur);
+      cur = { start: cur.end, end: cur.end, blobs: [] };
+    }
+    cur.blobs.push({ index, blob: { ...blob, offset: blob.offset - cur.start } });
+    cur.end += blob.length;
   }
-  return end + 4 <= size ? order : undefined;
+  if (cur.end > size - 4) return undefined;
+  cur.end = size;
+  pieces.push(cur);
+  return pieces;
 }
 
 /** verifyPack of a pack of `size` bytes read through `read`, or undefined (verify it whole). */
@@ -46,33 +67,30 @@ export function verifyPackInPieces(
   blobs: readonly PackedBlob[],
   read: RangeReader,
 ): PackVerdict | undefined {
-  const order = plainOrder(blobs, size);
-  if (!order) return undefined;
+  const pieces = planPieces(blobs, size, PIECE_BYTES);
+  if (!pieces) return undefined;
   const hash = createHash('sha256');
   const found = new Map<number, PackProblem>(); // by blob index
-  let pos = 0;
-  for (let k = 0; k < order.length;) {
-    // The next piece: blobs from k on while they fit PIECE_BYTES (at least one), with the
-    // bytes between them.
-    let j = k;
-    const endOf = (i: number) => blobs[order[i]].offset + blobs[order[i]].length;
-    while (j + 1 < order.length && endOf(j + 1) - pos <= PIECE_BYTES) j++;
-    const end = endOf(j);
-    const piece = read(pos, end - pos);
-    profiled('hash', piece.length, () => hash.update(piece));
-    const group = order.slice(k, j + 1);
-    const shifted = group.map((i) => ({ ...blobs[i], offset: blobs[i].offset - pos }));
-    const v = verifyBlobs(key, id, piece, shifted);
-    v.bad.forEach((b, n) => found.set(group[b], v.problems[n]));
-    pos = end;
-    k = j + 1;
+  let header: PackProblem | undefined;
+  for (const [k, piece] of pieces.entries()) {
+    const bytes = read(piece.start, piece.end - piece.start);
+    profiled('hash', bytes.length, () => hash.update(bytes));
+    const v = verifyBlobs(
+      key,
+      id,
+      bytes,
+      piece.blobs.map((b) => b.blob),
+    );
+    v.bad.forEach((b, n) => found.set(piece.blobs[b].index, v.problems[n]));
+    if (k === pieces.length - 1) {
+      // The header is read from the end of the last piece: where that does not hold all the
+      // header its length announces, the whole pack words the finding.
+      if (!holdsHeader(bytes)) return undefined;
+      header = headerProblem(key, id, bytes, blobs);
+    }
   }
-  const tail = read(pos, size - pos);
-  if (!holdsHeader(tail)) return undefined;
-  profiled('hash', tail.length, () => hash.update(tail));
   const problems: PackProblem[] = [];
-  for (const p of [packHashProblem(id, hash.digest('hex')), headerProblem(key, id, tail, blobs)])
-    if (p) problems.push(p);
+  for (const p of [packHashProblem(id, hash.digest('hex')), header]) if (p) problems.push(p);
   const bad = [...found.keys()].sort((a, b) => a - b);
   return { problems: [...problems, ...bad.map((i) => found.get(i)!)], bad };
 }

@@ -85,6 +85,24 @@ describe('interoperability with restic 0.14', () => {
     assert.deepEqual(compareTrees(source, path.join(target, source), { mtimeToleranceNs: 1000n }), []);
   });
 
+  test('cat takes a unique ID prefix as restic does, and a missing ID is a clear error', () => {
+    const repo = path.join(tmp, 'hf-repo');
+    const env = repoEnv(repo, PW);
+    const id = resticJson<{ id: string }[]>(['snapshots'], { repo, password: PW })[0].id;
+    const full = holdfastOk(['cat', 'snapshot', id], { env }).stdout;
+    assert.deepEqual(holdfastOk(['cat', 'snapshot', id.slice(0, 8)], { env }).stdout, full);
+    // restic 0.14 prints the snapshot as it decodes it (without fields it does not know).
+    const ours = JSON.parse(full.toString()) as { tree: string; time: string };
+    const theirs = JSON.parse(restic(['cat', 'snapshot', id], { repo, password: PW })) as typeof ours;
+    assert.deepEqual([ours.tree, ours.time], [theirs.tree, theirs.time]);
+    for (const type of ['snapshot', 'index', 'key', 'lock']) {
+      const r = holdfast(['cat', type, '0000000000'], { env });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`no ${type} with ID 0000000000`));
+      assert.doesNotMatch(r.stderr, /unexpected error/);
+    }
+  });
+
   test('a sub-path restores on its own (ID:SUBPATH)', () => {
     const env = repoEnv(path.join(tmp, 'hf-repo'), PW);
     const target = path.join(tmp, 'hf-sub');

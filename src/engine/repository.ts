@@ -310,6 +310,17 @@ export class Repository {
     return (await this.backend.list(type)).map((f) => f.name);
   }
 
+  /** The full ID of the `type` file whose ID is `prefix` or starts with it (unique), else a clear error. */
+  async findFileId(type: FileType, prefix: string): Promise<string> {
+    if (!/^[0-9a-f]{1,64}$/.test(prefix))
+      fail('INVALID_ARGUMENT', `"${prefix}" is not a ${type} ID (hex digits, or a unique prefix of them)`);
+    const ids = (await this.listIds(type)).filter((id) => id.startsWith(prefix));
+    if (ids.length === 0) fail('NOT_FOUND', `no ${type} with ID ${prefix}`);
+    if (ids.length > 1)
+      fail('INVALID_ARGUMENT', `${type} ID prefix ${prefix} is ambiguous: give more characters`);
+    return ids[0];
+  }
+
   /** Reads every index file into the master index (a few at once, added in name order). */
   async loadIndex(onProgress?: (done: number, total: number) => void): Promise<void> {
     const ids = await this.listIds('index');

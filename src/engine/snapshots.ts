@@ -74,11 +74,8 @@ export async function findSnapshot(
   }
   if (!/^[0-9a-f]{1,64}$/.test(ref))
     fail('INVALID_ARGUMENT', `"${ref}" is not a snapshot ID (use hex digits or "latest")`);
-  const ids = (await repo.listIds('snapshot')).filter((id) => id.startsWith(ref));
-  if (ids.length === 0) fail('NOT_FOUND', `no snapshot with ID ${ref}`);
-  if (ids.length > 1)
-    fail('INVALID_ARGUMENT', `snapshot ID prefix ${ref} is ambiguous: give more characters`);
-  return { id: ids[0], snapshot: decodeSnapshot(await repo.loadFile('snapshot', ids[0])) };
+  const id = await repo.findFileId('snapshot', ref);
+  return { id, snapshot: decodeSnapshot(await repo.loadFile('snapshot', id)) };
 }
 
 export async function saveSnapshot(repo: Repository, snapshot: Snapshot): Promise<string> {

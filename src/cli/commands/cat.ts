@@ -13,7 +13,7 @@ export function registerCat(program: Command, globals: () => GlobalOptions): voi
     .command('cat')
     .description(`print an object of the repository (${TYPES.join('|')})`)
     .argument('<type>', TYPES.join('|'))
-    .argument('[id]', 'object ID (snapshot ID[:PATH] for tree)')
+    .argument('[id]', 'object ID or a unique prefix of it (snapshot ID[:PATH] for tree)')
     .action(async (type: string, id: string | undefined) => {
       if (!(TYPES as readonly string[]).includes(type))
         fail('INVALID_ARGUMENT', `cannot cat "${type}": use one of ${TYPES.join(', ')}`);
@@ -36,7 +36,7 @@ export function registerCat(program: Command, globals: () => GlobalOptions): voi
             );
             break;
           case 'key':
-            out = await repo.backend.load({ type: 'key', name: ident });
+            out = await repo.backend.load({ type: 'key', name: await repo.findFileId('key', ident) });
             break;
           case 'blob': {
             const isTree = repo.hasBlob('tree', ident);
@@ -51,8 +51,10 @@ export function registerCat(program: Command, globals: () => GlobalOptions): voi
             out = await repo.loadBlob('tree', node.subtree);
             break;
           }
-          default:
-            out = await repo.loadFile(type as 'snapshot' | 'index' | 'lock', ident);
+          default: {
+            const fileType = type as 'snapshot' | 'index' | 'lock';
+            out = await repo.loadFile(fileType, await repo.findFileId(fileType, ident));
+          }
         }
         process.stdout.write(out);
       });

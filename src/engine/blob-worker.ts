@@ -181,12 +181,12 @@ function garbageOf(req: WorkerRequest): number {
     case 'scan':
     case 'hashParts':
       return 0;
-    case 'sealInto':
-      return req.parts.reduce((n, p) => n + p.length, 0);
     case 'verifyPack':
     case 'verifyPackFile':
     case 'verifyBlobs':
       return 0; // pack-verify.ts counts its own
+    case 'sealInto':
+      return req.parts.reduce((n, p) => n + p.length, 0);
     default:
       return 'data' in req ? req.data.length : 0;
   }

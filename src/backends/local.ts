@@ -122,6 +122,13 @@ export function localBackend(root: string): Backend {
     });
   }
 
+  /** What a failed read throws: typed errors and ENOENT (isNotFound) as they are, others as IO errors. */
+  function loadFailure(h: FileHandle, err: unknown): unknown {
+    if (err instanceof HoldfastError) return err;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return err;
+    return ioError(`cannot load ${relativePath(h)}`, err);
+  }
+
   async function load(h: FileHandle, offset = 0, length?: number): Promise<Buffer> {
     const file = full(h);
     let fd: fsp.FileHandle | undefined;
@@ -133,9 +140,7 @@ export function localBackend(root: string): Backend {
       await readFully(h, fd, buf, offset);
       return buf;
     } catch (err) {
-      if (err instanceof HoldfastError) throw err;
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err;
-      throw ioError(`cannot load ${relativePath(h)}`, err);
+      throw loadFailure(h, err);
     } finally {
       await fd?.close();
     }
@@ -147,9 +152,7 @@ export function localBackend(root: string): Backend {
       fd = await fsp.open(full(h), 'r');
       await readFully(h, fd, into, offset);
     } catch (err) {
-      if (err instanceof HoldfastError) throw err;
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err;
-      throw ioError(`cannot load ${relativePath(h)}`, err);
+      throw loadFailure(h, err);
     } finally {
       await fd?.close();
     }

@@ -16,24 +16,12 @@ import type { TreeNode } from './node.js';
 import { visitTrees } from './reachability.js';
 import { decodeSnapshot } from './snapshot.js';
 import { decodeTree, encodeTree } from './tree.js';
+import { testId, testNode } from '../testing/tree-nodes.js';
 
-const T = '2024-01-02T03:04:05.123456789+01:00';
-const ID = (c: string) => c.repeat(64);
+const ID = testId;
 
-function node(name: string | Buffer, extra: Partial<TreeNode> = {}): TreeNode {
-  return {
-    name: typeof name === 'string' ? Buffer.from(name) : name,
-    type: 'file',
-    mode: 0o644,
-    mtime: T,
-    atime: T,
-    ctime: T,
-    uid: 1000,
-    gid: 1000,
-    content: [ID('a'), ID('b')],
-    ...extra,
-  };
-}
+const node = (name: string | Buffer, extra: Partial<TreeNode> = {}): TreeNode =>
+  testNode(name, { uid: 1000, gid: 1000, content: [ID('a'), ID('b')], ...extra });
 
 const checked = (nodes: readonly CheckedNode[]) =>
   nodes.map((n) => ({ name: n.name, type: n.type, subtree: n.subtree, content: n.content }));

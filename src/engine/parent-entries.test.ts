@@ -3,18 +3,13 @@ import assert from 'node:assert/strict';
 import { type ParentEntry, parentEntries, sameGoTime } from './parent-entries.js';
 import { GoMode, type TreeNode } from './node.js';
 import { decodeTree, encodeTree } from './tree.js';
+import { TEST_TIME, testId, testNode } from '../testing/tree-nodes.js';
 
-const T = '2024-01-02T03:04:05.123456789+01:00';
-const ID = (c: string) => c.repeat(64);
+const T = TEST_TIME;
+const ID = testId;
 
-function node(name: string | Buffer, extra: Partial<TreeNode> = {}): TreeNode {
-  return {
-    name: typeof name === 'string' ? Buffer.from(name) : name,
-    type: 'file',
-    mode: 0o644,
-    mtime: T,
-    atime: T,
-    ctime: T,
+const node = (name: string | Buffer, extra: Partial<TreeNode> = {}): TreeNode =>
+  testNode(name, {
     uid: 1000,
     gid: 1000,
     user: 'u',
@@ -25,8 +20,7 @@ function node(name: string | Buffer, extra: Partial<TreeNode> = {}): TreeNode {
     links: 1n,
     content: [ID('a')],
     ...extra,
-  };
-}
+  });
 
 /** Only the fields of a parent entry (the fallback path returns whole tree nodes). */
 function entry(n: ParentEntry): ParentEntry {

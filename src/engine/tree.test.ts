@@ -10,25 +10,12 @@ import { formatGoTime, localOffsetMinutes } from './gotime.js';
 import { isHoldfastError } from '../errors.js';
 import { restic, resticBuffer } from '../testing/restic.js';
 import { makeTempDir, removeDir } from '../testing/tmp.js';
+import { TEST_TIME, testId, testNode } from '../testing/tree-nodes.js';
 
 const integrity = (e: unknown) => isHoldfastError(e, 'INTEGRITY');
-const T = '2024-01-02T03:04:05.123456789+01:00';
-const ID = (c: string) => c.repeat(64);
-
-function node(name: string | Buffer, extra: Partial<TreeNode> = {}): TreeNode {
-  return {
-    name: typeof name === 'string' ? Buffer.from(name) : name,
-    type: 'file',
-    mode: 0o644,
-    mtime: T,
-    atime: T,
-    ctime: T,
-    uid: 0,
-    gid: 0,
-    content: [],
-    ...extra,
-  };
-}
+const T = TEST_TIME;
+const ID = testId;
+const node = testNode;
 
 const text = (nodes: TreeNode[]) => encodeTree(nodes).toString('utf8');
 

@@ -9,7 +9,7 @@ import { pseudoRandomBytes } from '../testing/fixtures.js';
 import { CHEAP_KDF } from '../testing/repo.js';
 import { makeTempDir, removeDir } from '../testing/tmp.js';
 import { checkRepository } from './checker.js';
-import { appendToSpool, copyToSpool, openSpool, sealSpool } from './pack-spool.js';
+import { copyToSpool, openSpool, sealSpool } from './pack-spool.js';
 import { initRepository, openRepository } from './repository.js';
 
 const PW = Buffer.from('spool');
@@ -46,20 +46,17 @@ test('a spooled pack reads back as exactly the bytes appended, small and large a
   await withTmpdir(async () => {
     const parts = [
       pseudoRandomBytes(100, 1),
-      pseudoRandomBytes(700_000, 2), // written directly
-      ...Array.from({ length: 40 }, (_, i) => pseudoRandomBytes(50_000, 10 + i)), // staged, several flushes
-      pseudoRandomBytes(3_000_000, 3),
+      pseudoRandomBytes(700_000, 2),
+      ...Array.from({ length: 40 }, (_, i) => pseudoRandomBytes(50_000, 10 + i)), // several flushes
+      pseudoRandomBytes(3_000_000, 3), // spans both staging buffers several times
       pseudoRandomBytes(4, 4),
     ];
     const sp = await openSpool();
-    // Every third part is copied (its buffer then overwritten at once), the rest kept until written.
-    for (const [i, p] of parts.entries()) {
-      if (i % 3 !== 0) await appendToSpool(sp, p);
-      else {
-        const reused = Buffer.from(p);
-        await copyToSpool(sp, reused);
-        reused.fill(0xee);
-      }
+    // Each part is copied: its buffer is overwritten as soon as the append returns.
+    for (const p of parts) {
+      const reused = Buffer.from(p);
+      await copyToSpool(sp, reused);
+      reused.fill(0xee);
     }
     const sealed = await sealSpool(sp);
     const back = await sealed.read();
@@ -77,7 +74,7 @@ test('a sealed spool is stored by the local backend straight from its file, iden
     await be.create();
     const fdsBefore = openFds();
     const sp = await openSpool();
-    for (let i = 0; i < 20; i++) await appendToSpool(sp, pseudoRandomBytes(1000 + i * 30_000, 200 + i));
+    for (let i = 0; i < 20; i++) await copyToSpool(sp, pseudoRandomBytes(1000 + i * 30_000, 200 + i));
     await copyToSpool(sp, pseudoRandomBytes(5_000, 1));
     const sealed = await sealSpool(sp);
     if (sealed.path === undefined) {
@@ -101,7 +98,7 @@ test('a sealed spool is stored by the local backend straight from its file, iden
     assert.equal(openFds(), fdsBefore);
     // A length the file does not have is refused, and nothing is stored.
     const sp2 = await openSpool();
-    await appendToSpool(sp2, pseudoRandomBytes(3000, 9));
+    await copyToSpool(sp2, pseudoRandomBytes(3000, 9));
     const s2 = await sealSpool(sp2);
     const h2 = { type: 'pack', name: s2.id } as const;
     await assert.rejects(be.saveFile!(h2, s2.path!, s2.length + 1), /holds 3000 bytes, not 3001/);
@@ -159,7 +156,7 @@ test('the temporary file has no name: its directory stays empty and keeps its ti
   await withTmpdir(async (dir) => {
     const before = fs.statSync(dir).mtimeMs;
     const sp = await openSpool();
-    await appendToSpool(sp, pseudoRandomBytes(10_000, 5));
+    await copyToSpool(sp, pseudoRandomBytes(10_000, 5));
     assert.deepEqual(fs.readdirSync(dir), []);
     await (await sealSpool(sp)).close();
     assert.deepEqual(fs.readdirSync(dir), []);

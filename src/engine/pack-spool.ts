@@ -19,13 +19,11 @@ import { HoldfastError } from '../errors.js';
 import type { PackedBlob } from './pack.js';
 import { profiled } from './profile.js';
 
-/** Bytes gathered before a write; blobs at least half this size are written directly. */
-const STAGE_SIZE = 1024 * 1024;
 /**
- * Bytes queued for writing before an append waits for the writes: sealing can outrun a slow
- * disk, and the blobs waiting to be written would otherwise pile up in memory.
+ * Bytes gathered before a write. An append waits while both staging buffers are full, so
+ * sealing cannot outrun a slow disk and pile blobs up in memory.
  */
-const MAX_QUEUED = 8 * 1024 * 1024;
+const STAGE_SIZE = 1024 * 1024;
 
 export interface PackSpool {
   readonly file: fsp.FileHandle;
@@ -37,8 +35,6 @@ export interface PackSpool {
   staged: number;
   /** The last write queued; writes happen in order. */
   written: Promise<void>;
-  /** Bytes queued and not yet written (appends wait above MAX_QUEUED). */
-  queued: number;
   /** SHA-256 of the bytes queued for writing so far, in file order. */
   readonly hash: Hash;
 }
@@ -126,7 +122,6 @@ export async function openSpool(): Promise<PackSpool> {
     spare: takeStage(),
     staged: 0,
     written: Promise.resolve(),
-    queued: 0,
     hash: createHash('sha256'),
   };
 }
@@ -134,7 +129,6 @@ export async function openSpool(): Promise<PackSpool> {
 /** Queues a write of `bytes` at `at`, which is always the end of what was queued before. */
 function queueWrite(sp: PackSpool, bytes: Uint8Array, at: number): void {
   const prev = sp.written;
-  sp.queued += bytes.length;
   sp.written = (async () => {
     await prev;
     let done = 0;
@@ -145,8 +139,6 @@ function queueWrite(sp: PackSpool, bytes: Uint8Array, at: number): void {
       }
     } catch (err) {
       throw spoolError(err);
-    } finally {
-      sp.queued -= bytes.length;
     }
   })();
   sp.written.catch(() => undefined); // observed by the next append or by sealSpool
@@ -163,21 +155,6 @@ async function flushStage(sp: PackSpool): Promise<void> {
   sp.stage = sp.spare;
   sp.spare = full;
   sp.staged = 0;
-}
-
-/** Appends `bytes` (which must not change until the pack is finished) at the end of the pack. */
-export async function appendToSpool(sp: PackSpool, bytes: Uint8Array): Promise<void> {
-  if (bytes.length >= STAGE_SIZE / 2) {
-    await flushStage(sp);
-    queueWrite(sp, bytes, sp.size);
-    sp.size += bytes.length;
-    if (sp.queued > MAX_QUEUED) await sp.written;
-    return;
-  }
-  if (sp.staged + bytes.length > STAGE_SIZE) await flushStage(sp);
-  sp.stage.set(bytes, sp.staged);
-  sp.staged += bytes.length;
-  sp.size += bytes.length;
 }
 
 /** Appends a copy of `bytes` (which the caller may reuse once this resolves) through the staging buffers. */

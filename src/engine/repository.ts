@@ -30,14 +30,7 @@ import {
   type MasterIndex,
 } from './master-index.js';
 import { type BlobType, encodeHeader } from './pack.js';
-import {
-  appendToSpool,
-  copyToSpool,
-  discardSpool,
-  openSpool,
-  type PackSpool,
-  sealSpool,
-} from './pack-spool.js';
+import { copyToSpool, discardSpool, openSpool, type PackSpool, sealSpool } from './pack-spool.js';
 import { formatPolynomial, isIrreducible, parsePolynomial, randomPolynomial } from './polynomial.js';
 import { collectGarbageEvery } from './gc-hint.js';
 import { profiled, profiledAsync } from './profile.js';
@@ -621,8 +614,8 @@ export class Repository {
     const header = seal(this.key, encodeHeader(pack.blobs));
     const length = Buffer.alloc(4);
     length.writeUInt32LE(header.length);
-    await appendToSpool(pack, header);
-    await appendToSpool(pack, length);
+    await copyToSpool(pack, header);
+    await copyToSpool(pack, length);
     const sealed = await sealSpool(pack); // the ID is hashed as the pack is written
     const { id } = sealed;
     const h = { type: 'pack', name: id } as const;

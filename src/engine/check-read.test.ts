@@ -14,6 +14,7 @@ import { localBackend } from '../backends/local.js';
 import { pseudoRandomBytes } from '../testing/fixtures.js';
 import { makeTempDir, removeDir } from '../testing/tmp.js';
 import { readAndVerifyPacks } from './check-read.js';
+import { blobId, sealBlobInto } from './blob-codec.js';
 import { blobIsIntact } from './check-verify.js';
 import type { PackedBlob } from './pack.js';
 import { planPieces, verifyPackInPieces } from './pack-pieces.js';
@@ -165,6 +166,20 @@ describe('check --read-data piece by piece', () => {
         assert.ok(!blobIsIntact(repo.key, sealed, b.uncompressedLength, b.id));
       }
     }
+  });
+
+  test('blobIsIntact accepts a blob whose frame ends just as its output window fills', async () => {
+    // 1 MiB of repeated text: zstd fills each 128 KiB of output from a few bytes of input, and
+    // the frame's last byte goes in with the call that fills the last window. The check once
+    // made one more call to flush, whose answer concerned a next frame, and said "damaged".
+    const repo = await openRepository(localBackend(dir), PW, { workers: 0 });
+    const plain = Buffer.from('a line of text that compresses well\n'.repeat(30_000)).subarray(0, 1 << 20);
+    const out = Buffer.alloc(plain.length + 64);
+    const sealed = sealBlobInto(repo.key, plain, true, out);
+    assert.equal(sealed.uncompressedLength, plain.length, 'the blob is compressed');
+    const stored = out.subarray(0, sealed.length);
+    assert.ok(blobIsIntact(repo.key, stored, plain.length, blobId(plain)));
+    assert.ok(!blobIsIntact(repo.key, stored, plain.length, blobId(plain.subarray(1))));
   });
 });
 

@@ -66,7 +66,9 @@ export function blobIsIntact(
       let input = decipher.update(ct.subarray(off, off + WINDOW));
       for (;;) {
         const [left, produced, consumed] = d.decompressStream(to, input);
-        status = left;
+        // A call that did nothing (the frame ended exactly as `to` filled, so one more call was
+        // made to flush) reports on a next frame: keep the status of the last call that worked.
+        if (consumed > 0 || produced > 0) status = left;
         total += produced;
         if (total > uncompressedLength) throw new Error('longer than announced');
         hash.update(to.subarray(0, produced));

@@ -185,10 +185,13 @@ function run(cmd, argv, env = {}, { stdinFrom, quiet = true } = {}) {
 }
 
 const tools = {
+  // The binary as a user runs it: through its #! line (with its V8 heap options), with this
+  // Node.js first on PATH.
   holdfast: (repo) => ({
-    cmd: process.execPath,
-    pre: [bin],
+    cmd: bin,
+    pre: [],
     env: {
+      PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH}`,
       HOLDFAST_REPOSITORY: repo,
       HOLDFAST_PASSWORD: PASSWORD,
       ...(PROFILE ? { HOLDFAST_PROFILE: '1' } : {}),

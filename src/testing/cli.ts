@@ -1,5 +1,6 @@
 /** Runs the built `holdfast` binary in a child process, as a user would. */
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
 
@@ -7,6 +8,20 @@ export const HOLDFAST_BIN = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
   '../../bin/holdfast.js',
 );
+
+/**
+ * The Node.js options on the binary's `#!/usr/bin/env -S node …` line: the tests run it with
+ * this process's Node.js and those options, as the shebang would.
+ */
+export const HOLDFAST_NODE_OPTIONS = nodeOptionsOf(readFileSync(HOLDFAST_BIN, 'utf8'));
+
+function nodeOptionsOf(script: string): string[] {
+  const m = /^#!\/usr\/bin\/env -S node((?: --[\w-]+(?:=\S+)?)*)\n/.exec(script);
+  if (!m) throw new Error(`${HOLDFAST_BIN} does not start with "#!/usr/bin/env -S node" and its options`);
+  return m[1].split(' ').filter(Boolean);
+}
+
+const binArgv = (args: string[]) => [...HOLDFAST_NODE_OPTIONS, HOLDFAST_BIN, ...args];
 
 export interface RunResult {
   code: number;
@@ -20,7 +35,6 @@ export interface RunOptions {
   cwd?: string;
 }
 
-/** Environment for a repository and password, without any inherited RESTIC_/HOLDFAST_ settings. */
 /** This process's environment without any RESTIC_/HOLDFAST_ settings, plus `extra`. */
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -33,7 +47,7 @@ export function repoEnv(repo: string, password: string, extra: NodeJS.ProcessEnv
 }
 
 export function holdfast(args: string[], opts: RunOptions = {}): RunResult {
-  const r = spawnSync(process.execPath, [HOLDFAST_BIN, ...args], {
+  const r = spawnSync(process.execPath, binArgv(args), {
     env: opts.env ?? process.env,
     input: opts.input,
     cwd: opts.cwd,
@@ -51,7 +65,7 @@ export function holdfastOk(args: string[], opts: RunOptions = {}): RunResult {
 
 /** Starts holdfast in the background (for kill tests). */
 export function holdfastSpawn(args: string[], opts: RunOptions = {}) {
-  return spawn(process.execPath, [HOLDFAST_BIN, ...args], {
+  return spawn(process.execPath, binArgv(args), {
     env: opts.env ?? process.env,
     cwd: opts.cwd,
     stdio: ['pipe', 'pipe', 'pipe'],

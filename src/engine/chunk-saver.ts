@@ -12,6 +12,7 @@
 import { BLOCK_SIZE, isPoolBlock, releaseBlock, retainBlock, takeBlock } from './block-pool.js';
 import { createFastChunker } from './chunker-wasm.js';
 import { createCutSelector } from './chunker-select.js';
+import { collectGarbageEvery } from './gc-hint.js';
 import type { Repository } from './repository.js';
 
 export interface ChunkedContent {
@@ -62,6 +63,13 @@ const SCANS_AHEAD = 3;
 /** Bytes of context a block's scan needs: the fingerprint's window less one. */
 const CONTEXT = 63;
 
+/**
+ * A stream's own buffers (a pipe gives a fresh one of up to 64 KiB per read) are dead once
+ * copied into a block, but live outside the heap until a collection: collected every 4 MiB,
+ * a 1 GB pg_dump measured about 15 MiB less peak RSS.
+ */
+const copiedTurnover = collectGarbageEvery(4 * 1024 * 1024);
+
 /** The stream as pool blocks: pool blocks pass as they are, other buffers are copied into blocks. */
 async function* poolBlocks(source: AsyncIterable<Buffer> | Iterable<Buffer>): AsyncGenerator<Buffer> {
   let block: Buffer | undefined;
@@ -75,6 +83,7 @@ async function* poolBlocks(source: AsyncIterable<Buffer> | Iterable<Buffer>): As
         yield buf;
         continue;
       }
+      copiedTurnover(buf.length);
       for (let at = 0; at < buf.length;) {
         if (!block) {
           block = takeBlock();

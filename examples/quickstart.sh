@@ -11,7 +11,7 @@ for f in password replica-password; do
   [ -s "$state/$f" ] || node -e "process.stdout.write(require('crypto').randomBytes(24).toString('base64'))" > "$state/$f"
   chmod 600 "$state/$f"
 done
-hf() { node bin/holdfast.js "$@"; }
+hf() { bin/holdfast.js "$@"; } # through its #! line, with its V8 heap options
 policy=examples/holdfast.yaml
 hf validate --policy "$policy"
 hf setup --policy "$policy"

@@ -398,7 +398,7 @@ async function main() {
       repeat: REPEAT,
       // Per run: each restore starts from an empty target, with the last run's writes on disk
       // (without the sync, a run paid for the previous one's 1.9 GB of write-back: single
-      // runs of either tool then varied by up to 1.6×).
+      // runs of either tool then varied by up to 1.7×).
       before: (tool) => {
         fs.rmSync(path.join(work, `restore-${tool}`), { recursive: true, force: true });
         spawnSync('sync');

@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import type { Backend } from '../backends/backend.js';
 import { SharedRing } from './shared-ring.js';
-import { type Piece, planPieces } from './pack-pieces.js';
+import { combinePieceVerdicts, type Piece, planPieces } from './pack-pieces.js';
 import type { PackedBlob } from './pack.js';
 import {
   headerProblem,
@@ -327,24 +327,11 @@ class PackReader {
     const size = pieces[pieces.length - 1].end;
     const verdict = Promise.all(jobs).then((done) => {
       const digest = hash.digest('hex');
-      return combine([packHashProblem(id, digest), header], done);
+      return combinePieceVerdicts([packHashProblem(id, digest), header], done);
     });
     verdict.catch(() => undefined); // observed by the caller, in order
     return { size, verdict };
   }
-}
-
-/** A pack's verdict from its own findings and its pieces': blobs in the pack's blob order. */
-function combine(
-  own: (PackProblem | undefined)[],
-  pieces: readonly { piece: Piece; verdict: PackVerdict }[],
-): PackVerdict {
-  const failed: { index: number; problem: PackProblem }[] = [];
-  for (const { piece, verdict } of pieces)
-    verdict.bad.forEach((j, n) => failed.push({ index: piece.blobs[j].index, problem: verdict.problems[n] }));
-  failed.sort((a, b) => a.index - b.index);
-  const problems = own.filter((p): p is PackProblem => p !== undefined);
-  return { problems: [...problems, ...failed.map((f) => f.problem)], bad: failed.map((f) => f.index) };
 }
 
 /**

@@ -70,18 +70,13 @@ export function verifyPackInPieces(
   const pieces = planPieces(blobs, size, PIECE_BYTES);
   if (!pieces) return undefined;
   const hash = createHash('sha256');
-  const found = new Map<number, PackProblem>(); // by blob index
+  const verdicts: { piece: Piece; verdict: PackVerdict }[] = [];
   let header: PackProblem | undefined;
   for (const [k, piece] of pieces.entries()) {
     const bytes = read(piece.start, piece.end - piece.start);
     profiled('hash', bytes.length, () => hash.update(bytes));
-    const v = verifyBlobs(
-      key,
-      id,
-      bytes,
-      piece.blobs.map((b) => b.blob),
-    );
-    v.bad.forEach((b, n) => found.set(piece.blobs[b].index, v.problems[n]));
+    const blobsOfPiece = piece.blobs.map((b) => b.blob);
+    verdicts.push({ piece, verdict: verifyBlobs(key, id, bytes, blobsOfPiece) });
     if (k === pieces.length - 1) {
       // The header is read from the end of the last piece: where that does not hold all the
       // header its length announces, the whole pack words the finding.
@@ -89,8 +84,21 @@ export function verifyPackInPieces(
       header = headerProblem(key, id, bytes, blobs);
     }
   }
-  const problems: PackProblem[] = [];
-  for (const p of [packHashProblem(id, hash.digest('hex')), header]) if (p) problems.push(p);
-  const bad = [...found.keys()].sort((a, b) => a - b);
-  return { problems: [...problems, ...bad.map((i) => found.get(i)!)], bad };
+  return combinePieceVerdicts([packHashProblem(id, hash.digest('hex')), header], verdicts);
+}
+
+/**
+ * The pack's verdict from its own findings (hash, header; undefined where none) and its
+ * pieces' verdicts: blob findings in blob order after the pack's, as verifyPack gives them.
+ */
+export function combinePieceVerdicts(
+  own: (PackProblem | undefined)[],
+  pieces: readonly { piece: Piece; verdict: PackVerdict }[],
+): PackVerdict {
+  const failed: { index: number; problem: PackProblem }[] = [];
+  for (const { piece, verdict } of pieces)
+    verdict.bad.forEach((j, n) => failed.push({ index: piece.blobs[j].index, problem: verdict.problems[n] }));
+  failed.sort((a, b) => a.index - b.index);
+  const problems = own.filter((p): p is PackProblem => p !== undefined);
+  return { problems: [...problems, ...failed.map((f) => f.problem)], bad: failed.map((f) => f.index) };
 }

@@ -1,6 +1,6 @@
 /**
- * The `postgres` source (logical): `pg_dump -Fc` of each database streamed straight into the
- * repository as /postgres/<db>.dump (no temporary file), roles and tablespaces from
+ * The `postgres` source (logical): `pg_dump -Fc -Z0` of each database streamed straight into
+ * the repository as /postgres/<db>.dump (no temporary file), roles and tablespaces from
  * `pg_dumpall --globals-only` as /postgres/globals.sql; restore into a named database
  * (created when missing) with `pg_restore --no-owner -j 2`. The password travels in
  * PGPASSWORD only; messages show the URL with its password masked.
@@ -232,7 +232,10 @@ export async function backupPostgres(
       open: () =>
         (c = dump(
           'pg_dump',
-          ['-Fc', '-w', `--dbname=${connString(t, db)}`],
+          // -Z0: the repository compresses (zstd) and deduplicates. pg_dump's own gzip would
+          // cost more CPU than the whole rest of the backup and hide every unchanged part
+          // after the first change from deduplication (bench/RESULTS.md).
+          ['-Fc', '-Z0', '-w', `--dbname=${connString(t, db)}`],
           `pg_dump of database "${db}" on ${t.shown}`,
         )).stdout,
       beforeCommit: () => c.finished(),

@@ -294,7 +294,8 @@ async function pgPhase() {
        FROM generate_series(1, ${rows}) g`,
       db,
     );
-    const dump = ['pg_dump', ...PG, db];
+    // As the postgres source runs it: custom format, not compressed by pg_dump.
+    const dump = ['pg_dump', ...PG, '-Fc', '-Z0', db];
     // The dump's size, measured once.
     const size = Number(
       spawnSync('bash', ['-c', `${dump.join(' ')} | wc -c`], { encoding: 'utf8' }).stdout.trim(),

@@ -10,18 +10,31 @@ export const HOLDFAST_BIN = path.resolve(
 );
 
 /**
- * The Node.js options on the binary's `#!/usr/bin/env -S node …` line: the tests run it with
- * this process's Node.js and those options, as the shebang would.
+ * The environment settings and Node.js options on the binary's
+ * `#!/usr/bin/env -S NAME=VALUE … node …` line: the tests run it with this process's Node.js,
+ * those settings and those options, as the shebang would.
  */
-export const HOLDFAST_NODE_OPTIONS = nodeOptionsOf(readFileSync(HOLDFAST_BIN, 'utf8'));
+const shebang = shebangOf(readFileSync(HOLDFAST_BIN, 'utf8'));
+export const HOLDFAST_NODE_OPTIONS = shebang.options;
+export const HOLDFAST_NODE_ENV = shebang.env;
 
-function nodeOptionsOf(script: string): string[] {
-  const m = /^#!\/usr\/bin\/env -S node((?: --[\w-]+(?:=\S+)?)*)\n/.exec(script);
-  if (!m) throw new Error(`${HOLDFAST_BIN} does not start with "#!/usr/bin/env -S node" and its options`);
-  return m[1].split(' ').filter(Boolean);
+function shebangOf(script: string): { env: Record<string, string>; options: string[] } {
+  const m = /^#!\/usr\/bin\/env -S((?: \w+=\S+)*) node((?: --[\w-]+(?:=\S+)?)*)\n/.exec(script);
+  if (!m)
+    throw new Error(
+      `${HOLDFAST_BIN} does not start with "#!/usr/bin/env -S [NAME=VALUE …] node" and its options`,
+    );
+  const env = Object.fromEntries(
+    m[1]
+      .split(' ')
+      .filter(Boolean)
+      .map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]),
+  );
+  return { env, options: m[2].split(' ').filter(Boolean) };
 }
 
 const binArgv = (args: string[]) => [...HOLDFAST_NODE_OPTIONS, HOLDFAST_BIN, ...args];
+const binEnv = (opts: RunOptions) => ({ ...(opts.env ?? process.env), ...HOLDFAST_NODE_ENV });
 
 export interface RunResult {
   code: number;
@@ -48,7 +61,7 @@ export function repoEnv(repo: string, password: string, extra: NodeJS.ProcessEnv
 
 export function holdfast(args: string[], opts: RunOptions = {}): RunResult {
   const r = spawnSync(process.execPath, binArgv(args), {
-    env: opts.env ?? process.env,
+    env: binEnv(opts),
     input: opts.input,
     cwd: opts.cwd,
     maxBuffer: 1 << 30,
@@ -66,7 +79,7 @@ export function holdfastOk(args: string[], opts: RunOptions = {}): RunResult {
 /** Starts holdfast in the background (for kill tests). */
 export function holdfastSpawn(args: string[], opts: RunOptions = {}) {
   return spawn(process.execPath, binArgv(args), {
-    env: opts.env ?? process.env,
+    env: binEnv(opts),
     cwd: opts.cwd,
     stdio: ['pipe', 'pipe', 'pipe'],
   });

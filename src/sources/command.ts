@@ -10,6 +10,7 @@ import type { BackupResult } from '../engine/archiver.js';
 import type { Repository } from '../engine/repository.js';
 import type { StoredSnapshot } from '../engine/snapshots.js';
 import { HoldfastError } from '../errors.js';
+import { openOutputSocket } from './output-socket.js';
 import {
   backupSourceStreams,
   type SourceMeta,
@@ -70,37 +71,63 @@ export function watchChild(
   return { exit, stderr: () => redact(stderr) };
 }
 
+/**
+ * Runs `command args` with its stdout read into pool blocks (output-socket.ts): the child
+ * starts once its socket is connected, a moment after this returns.
+ */
 export function commandStream(
   command: string,
   args: readonly string[],
   env?: NodeJS.ProcessEnv,
   opts: CommandStreamOptions = {},
 ): CommandStream {
-  // Its own process group, so that killing it also stops what a shell started (their open
-  // pipes would otherwise keep the stream alive until they exit on their own).
-  const child = spawn(command, [...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env,
-    cwd: opts.cwd,
-    detached: true,
-  });
+  const label = opts.label ?? `command ${command}`;
+  let child: ChildProcess | undefined;
+  let watched: ReturnType<typeof watchChild> | undefined;
+  let stopped = false;
   const killGroup = () => {
-    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
     try {
       process.kill(-child.pid, 'SIGTERM');
     } catch {
       child.kill('SIGTERM');
     }
   };
-  // Not in our process group any more, so it must not outlive us when we exit.
-  process.on('exit', killGroup);
-  child.on('exit', () => process.off('exit', killGroup));
-  const watched = watchChild(child, command, opts.label ?? `command ${command}`, opts.redact);
+  const started = openOutputSocket().then((out) => {
+    if (stopped) {
+      out.close();
+      throw new HoldfastError('SOURCE_FAILED', `${label} was stopped before it started`);
+    }
+    // Its own process group, so that killing it also stops what a shell started (their open
+    // pipes would otherwise keep the stream alive until they exit on their own).
+    child = spawn(command, [...args], {
+      stdio: ['ignore', out.childEnd, 'pipe'],
+      env,
+      cwd: opts.cwd,
+      detached: true,
+    });
+    out.childEnd.destroy(); // the child has its own copy; the stream ends when the child's closes
+    // Not in our process group any more, so it must not outlive us when we exit.
+    process.on('exit', killGroup);
+    child.on('exit', () => process.off('exit', killGroup));
+    watched = watchChild(child, command, label, opts.redact);
+    return { out, exit: watched.exit };
+  });
+  started.catch(() => undefined);
   return {
-    stdout: child.stdout,
-    finished: () => watched.exit,
-    kill: killGroup,
-    stderr: watched.stderr,
+    stdout: (async function* () {
+      yield* (await started).out.blocks;
+    })(),
+    finished: () => started.then((s) => s.exit),
+    kill: () => {
+      stopped = true;
+      killGroup();
+      started.then(
+        (s) => s.out.close(),
+        () => undefined,
+      );
+    },
+    stderr: () => watched?.stderr() ?? '',
   };
 }
 

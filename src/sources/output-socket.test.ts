@@ -1,0 +1,106 @@
+/**
+ * A child's stdout through holdfast's own socket, with real child processes: the bytes arrive
+ * whole and in order in full pool blocks; reading pauses while the consumer waits, so the
+ * child's writes block rather than memory filling; closing unread ends the child's output;
+ * a command stopped before its socket is ready never starts and says so.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { BLOCK_SIZE, isPoolBlock } from '../engine/block-pool.js';
+import { isHoldfastError } from '../errors.js';
+import { commandStream } from './command.js';
+import { openOutputSocket } from './output-socket.js';
+
+/** A Node.js child that writes `bytes` of a fixed pattern in writes of varying size. */
+function writer(bytes: number, stdout: import('node:net').Socket): ChildProcess {
+  const script = `
+    let left = ${bytes}, i = 0;
+    const step = () => {
+      while (left > 0) {
+        const n = Math.min(left, 1 + ((i * 7919) % 200000));
+        const b = Buffer.alloc(n);
+        for (let k = 0; k < n; k++) b[k] = (i + k * 31) & 255;
+        i++;
+        left -= n;
+        if (!process.stdout.write(b)) return process.stdout.once('drain', step);
+      }
+    };
+    step();`;
+  return spawn(process.execPath, ['-e', script], { stdio: ['ignore', stdout, 'inherit'] });
+}
+
+/** The same bytes writer() sends, hashed. */
+function expectedHash(bytes: number): string {
+  const h = createHash('sha256');
+  for (let left = bytes, i = 0; left > 0; i++) {
+    const n = Math.min(left, 1 + ((i * 7919) % 200000));
+    const b = Buffer.alloc(n);
+    for (let k = 0; k < n; k++) b[k] = (i + k * 31) & 255;
+    h.update(b);
+    left -= n;
+  }
+  return h.digest('hex');
+}
+
+test("a child's stdout arrives whole and in order, in full pool blocks", async () => {
+  const size = 3 * BLOCK_SIZE + 12345;
+  const out = await openOutputSocket();
+  const child = writer(size, out.childEnd);
+  out.childEnd.destroy();
+  const h = createHash('sha256');
+  const lengths: number[] = [];
+  for await (const b of out.blocks) {
+    assert.ok(isPoolBlock(b), 'a pool block');
+    lengths.push(b.length);
+    h.update(b);
+  }
+  assert.deepEqual(lengths, [BLOCK_SIZE, BLOCK_SIZE, BLOCK_SIZE, 12345]);
+  assert.equal(h.digest('hex'), expectedHash(size));
+  if (child.exitCode === null) await once(child, 'exit');
+  assert.equal(child.exitCode, 0);
+});
+
+test('reading pauses while the consumer waits: the child waits instead of memory filling', async () => {
+  const size = 48 * BLOCK_SIZE;
+  const out = await openOutputSocket();
+  const child = writer(size, out.childEnd);
+  out.childEnd.destroy();
+  // Unread, only two full blocks, the current one and the socket's buffers can take output.
+  await new Promise((r) => setTimeout(r, 700));
+  assert.equal(child.exitCode, null, 'the child is still waiting to write');
+  let total = 0;
+  for await (const b of out.blocks) total += b.length;
+  assert.equal(total, size);
+  if (child.exitCode === null) await once(child, 'exit');
+  assert.equal(child.exitCode, 0);
+});
+
+test("closing unread ends the child's output (it sees a closed socket, not a stall)", async () => {
+  const out = await openOutputSocket();
+  const child = spawn('head', ['-c', String(64 * BLOCK_SIZE), '/dev/zero'], {
+    stdio: ['ignore', out.childEnd, 'ignore'],
+  });
+  out.childEnd.destroy();
+  await new Promise((r) => setTimeout(r, 100));
+  out.close();
+  const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+  assert.ok(signal === 'SIGPIPE' || (code !== null && code !== 0), `head ended with ${code} ${signal}`);
+});
+
+test('a command stopped before its socket is ready never starts, and says so', async () => {
+  const c = commandStream('sh', ['-c', 'echo started > /dev/stderr; echo out']);
+  c.kill();
+  const caught = await c.finished().then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  assert.ok(isHoldfastError(caught, 'SOURCE_FAILED'), String(caught));
+  assert.match(caught.message, /command sh was stopped before it started/);
+  await assert.rejects(async () => {
+    for await (const b of c.stdout) void b;
+  }, /stopped before it started/);
+  assert.equal(c.stderr(), '');
+});

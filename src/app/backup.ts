@@ -8,6 +8,7 @@ import type { Repository } from '../engine/repository.js';
 import { listSnapshots, type StoredSnapshot } from '../engine/snapshots.js';
 import { backupStream } from '../engine/stream-backup.js';
 import { commandStream } from '../sources/command.js';
+import { stdinBlocks } from '../sources/socket-blocks.js';
 import { PROGRAM } from '../version.js';
 import { type RepoRef, withRepo } from './session.js';
 
@@ -60,11 +61,10 @@ export async function backupFiles(
   });
 }
 
-export async function backupFromStream(
-  req: BackupRequest & { source: AsyncIterable<Buffer>; filename: string },
-): Promise<BackupResult> {
+/** Stores holdfast's own stdin as one file (read straight into read blocks when it is a pipe). */
+export async function backupFromStdin(req: BackupRequest & { filename: string }): Promise<BackupResult> {
   return withRepo(req.repo, 'shared', true, (repo) =>
-    backupStream(repo, req.source, req.filename, meta(req)),
+    backupStream(repo, stdinBlocks(), req.filename, meta(req)),
   );
 }
 

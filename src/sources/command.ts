@@ -10,7 +10,7 @@ import type { BackupResult } from '../engine/archiver.js';
 import type { Repository } from '../engine/repository.js';
 import type { StoredSnapshot } from '../engine/snapshots.js';
 import { HoldfastError } from '../errors.js';
-import { openOutputSocket } from './output-socket.js';
+import { openOutputSocket } from './socket-blocks.js';
 import {
   backupSourceStreams,
   type SourceMeta,
@@ -72,7 +72,7 @@ export function watchChild(
 }
 
 /**
- * Runs `command args` with its stdout read into pool blocks (output-socket.ts): the child
+ * Runs `command args` with its stdout read into pool blocks (socket-blocks.ts): the child
  * starts once its socket is connected, a moment after this returns.
  */
 export function commandStream(

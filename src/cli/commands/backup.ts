@@ -1,7 +1,7 @@
 /** `holdfast backup PATH... | --stdin | --stdin-from-command -- CMD...`: restic's syntax. */
 import { promises as fsp } from 'node:fs';
 import type { Command } from 'commander';
-import { backupFiles, backupFromCommand, backupFromStream, type BackupRequest } from '../../app/backup.js';
+import { backupFiles, backupFromCommand, backupFromStdin, type BackupRequest } from '../../app/backup.js';
 import { scanTotals, type ScanTotals } from '../../app/scan.js';
 import { type BackupResult, cleanTargets, newCounters } from '../../engine/archiver.js';
 import { fail } from '../../errors.js';
@@ -107,7 +107,7 @@ export function registerBackup(program: Command, globals: () => GlobalOptions): 
           result = await backupFromCommand({ ...req, command: paths, filename: flags.stdinFilename });
         } else if (flags.stdin) {
           if (paths.length > 0) fail('INVALID_ARGUMENT', '--stdin takes no paths');
-          result = await backupFromStream({ ...req, source: process.stdin, filename: flags.stdinFilename });
+          result = await backupFromStdin({ ...req, filename: flags.stdinFilename });
         } else {
           if (paths.length === 0) fail('INVALID_ARGUMENT', 'nothing to back up: give at least one path');
           const excludes = [...flags.exclude, ...(await readExcludeFiles(flags.excludeFile))];

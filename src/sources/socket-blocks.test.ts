@@ -2,7 +2,8 @@
  * A child's stdout through holdfast's own socket, with real child processes: the bytes arrive
  * whole and in order in full pool blocks; reading pauses while the consumer waits, so the
  * child's writes block rather than memory filling; closing unread ends the child's output;
- * a command stopped before its socket is ready never starts and says so.
+ * a command stopped before its socket is ready never starts and says so; holdfast's own
+ * stdin is read into pool blocks when it is a pipe, and as a plain stream when it is a file.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,8 +12,11 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { BLOCK_SIZE, isPoolBlock } from '../engine/block-pool.js';
 import { isHoldfastError } from '../errors.js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { makeTempDir, removeDir } from '../testing/tmp.js';
 import { commandStream } from './command.js';
-import { openOutputSocket } from './output-socket.js';
+import { openOutputSocket } from './socket-blocks.js';
 
 /** A Node.js child that writes `bytes` of a fixed pattern in writes of varying size. */
 function writer(bytes: number, stdout: import('node:net').Socket): ChildProcess {
@@ -103,4 +107,49 @@ test('a command stopped before its socket is ready never starts, and says so', a
     for await (const b of c.stdout) void b;
   }, /stopped before it started/);
   assert.equal(c.stderr(), '');
+});
+
+test("holdfast's stdin: a pipe is read into pool blocks, a file as it is, both whole", async () => {
+  const tmp = makeTempDir('stdin-blocks');
+  try {
+    const size = 2 * BLOCK_SIZE + 999;
+    const data = Buffer.alloc(size);
+    for (let i = 0; i < size; i++) data[i] = (i * 131 + (i >> 9)) & 255;
+    const file = path.join(tmp, 'input');
+    fs.writeFileSync(file, data);
+    const module = new URL('./socket-blocks.js', import.meta.url).href;
+    const pools = new URL('../engine/block-pool.js', import.meta.url).href;
+    const script = `
+      const { stdinBlocks } = await import(${JSON.stringify(module)});
+      const { isPoolBlock } = await import(${JSON.stringify(pools)});
+      const h = require('crypto').createHash('sha256');
+      let pool = 0, other = 0;
+      for await (const b of stdinBlocks()) { h.update(b); if (isPoolBlock(b)) pool++; else other++; }
+      process.stdout.write(JSON.stringify({ sha: h.digest('hex'), pool, other }));`;
+    const run = async (stdin: 'pipe' | number) => {
+      const child = spawn(process.execPath, ['--input-type=commonjs', '-e', `(async () => {${script}})()`], {
+        stdio: [stdin, 'pipe', 'inherit'],
+      });
+      if (stdin === 'pipe') child.stdin!.end(data);
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      await once(child, 'close');
+      return JSON.parse(out) as { sha: string; pool: number; other: number };
+    };
+    const want = createHash('sha256').update(data).digest('hex');
+    const piped = await run('pipe');
+    assert.equal(piped.sha, want);
+    assert.deepEqual([piped.pool, piped.other], [3, 0]);
+    const fd = fs.openSync(file, 'r');
+    try {
+      const fromFile = await run(fd);
+      assert.equal(fromFile.sha, want);
+      assert.equal(fromFile.pool, 0);
+      assert.ok(fromFile.other > 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } finally {
+    removeDir(tmp);
+  }
 });

@@ -1,12 +1,13 @@
 /**
- * A child process's stdout read straight into the engine's read blocks (engine/block-pool.ts):
- * the child writes into one end of a Unix socket that holdfast makes itself, and the other end
- * is read with `onread` into the free part of the current block. A pipe that Node makes for a
- * child instead hands over each read (up to 64 KiB) as a fresh buffer, which the chunker then
- * copies into a block and the collector frees; reading a 1 GB pg_dump this way took 0.3 s less
- * CPU (bench/RESULTS.md). The socket lives in a fresh directory only this user can enter, and
- * both are gone once connected. Reading pauses while two full blocks wait for the consumer, so
- * a fast child waits (its writes block) instead of filling memory.
+ * A stream socket or pipe read straight into the engine's read blocks (engine/block-pool.ts)
+ * with `onread`, into the free part of the current block: a child's stdout through a Unix
+ * socket holdfast makes itself (openOutputSocket), or holdfast's own stdin when it is a pipe
+ * (stdinBlocks). Node's own streams (a child's stdout pipe, process.stdin) instead hand over
+ * each read (up to 64 KiB) as a fresh buffer, which the chunker then copies into a block and
+ * the collector frees: reading a 1 GB stream that way took 0.65 s more CPU (bench/RESULTS.md).
+ * A child's socket lives in a fresh directory only this user can enter, and both are gone
+ * once connected. Reading pauses while two full blocks wait for the consumer, so a fast
+ * writer waits (its writes block) instead of memory filling.
  */
 import { once } from 'node:events';
 import * as fs from 'node:fs';
@@ -34,13 +35,13 @@ const AHEAD = 2;
 export async function openOutputSocket(): Promise<OutputSocket> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'holdfast-out-'));
   const server = net.createServer({ pauseOnConnect: true });
-  let reader: ReturnType<typeof blockReader> | undefined;
+  let reader: BlockReader | undefined;
   try {
     const where = path.join(dir, 'stdout');
     server.listen(where);
     await once(server, 'listening');
     const accepted = once(server, 'connection') as Promise<[net.Socket]>;
-    reader = blockReader(where);
+    reader = readIntoBlocks((onread) => net.connect({ path: where, onread }));
     const [childEnd] = await Promise.race([accepted, reader.failed]);
     return { childEnd, blocks: reader.blocks, close: reader.close };
   } catch (err) {
@@ -52,7 +53,15 @@ export async function openOutputSocket(): Promise<OutputSocket> {
   }
 }
 
-function blockReader(where: string) {
+interface BlockReader {
+  blocks: AsyncGenerator<Buffer>;
+  /** Rejects when the socket fails. */
+  failed: Promise<never>;
+  close(): void;
+}
+
+/** What the socket `open` makes with the given `onread` reads, as pool blocks. */
+function readIntoBlocks(open: (onread: net.OnReadOpts) => net.Socket): BlockReader {
   let block: Buffer | undefined = takeBlock();
   let used = 0;
   const full: Buffer[] = [];
@@ -65,21 +74,18 @@ function blockReader(where: string) {
     wake = undefined;
     w?.();
   };
-  const socket = net.connect({
-    path: where,
-    onread: {
-      buffer: () => block!.subarray(used),
-      callback: (n: number) => {
-        used += n;
-        if (used === BLOCK_SIZE) {
-          full.push(block!);
-          block = takeBlock();
-          used = 0;
-          notify();
-        }
-        paused = full.length >= AHEAD;
-        return !paused; // false stops reading until resume()
-      },
+  const socket = open({
+    buffer: () => block!.subarray(used),
+    callback: (n: number) => {
+      used += n;
+      if (used === BLOCK_SIZE) {
+        full.push(block!);
+        block = takeBlock();
+        used = 0;
+        notify();
+      }
+      paused = full.length >= AHEAD;
+      return !paused; // false stops reading until resume()
     },
   });
   socket.on('end', () => {
@@ -125,4 +131,19 @@ function blockReader(where: string) {
     }
   }
   return { blocks: blocks(), failed, close };
+}
+
+/**
+ * Holdfast's stdin as a stream for the engine: read into pool blocks when it is a pipe or a
+ * socket (`pg_dump | holdfast backup --stdin`), else (a file, a terminal) process.stdin.
+ */
+export function stdinBlocks(): AsyncIterable<Buffer> {
+  const st = fs.fstatSync(0);
+  if (!st.isFIFO() && !st.isSocket()) return process.stdin;
+  // The constructor takes `onread` as connect() does (Node.js 12.2+); its types lack it.
+  const reader = readIntoBlocks(
+    (onread) =>
+      new net.Socket({ fd: 0, readable: true, writable: false, onread } as net.SocketConstructorOpts),
+  );
+  return reader.blocks;
 }

@@ -27,7 +27,7 @@ process.stdout.write(String(peak));
 
 test('the binary runs through its #! line, with the heap options it names', () => {
   assert.ok(HOLDFAST_NODE_OPTIONS.some((o) => o.startsWith('--max-semi-space-size=')));
-  assert.deepEqual(HOLDFAST_NODE_ENV, { MALLOC_ARENA_MAX: '1' });
+  assert.deepEqual(HOLDFAST_NODE_ENV, { MALLOC_ARENA_MAX: '2' });
   const pkg = JSON.parse(
     fs.readFileSync(path.join(path.dirname(HOLDFAST_BIN), '..', 'package.json'), 'utf8'),
   );
@@ -45,7 +45,7 @@ test('the binary runs through its #! line, with the heap options it names', () =
     encoding: 'utf8',
   });
   assert.equal(seen.status, 0, seen.stderr);
-  assert.equal(seen.stdout.trim(), '1');
+  assert.equal(seen.stdout.trim(), '2');
   // The same options given to Node.js itself are accepted and bound the young generation,
   // which objects that survive a while would grow to 2 × 16 MiB without them.
   const probe = spawnSync(process.execPath, [...HOLDFAST_NODE_OPTIONS, '-e', YOUNG_GENERATION_PEAK], {

@@ -5,11 +5,12 @@
  * Also the `command` source kind: `sh -c COMMAND`'s stdout stored as one file.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BackupResult } from '../engine/archiver.js';
 import type { Repository } from '../engine/repository.js';
 import type { StoredSnapshot } from '../engine/snapshots.js';
-import { HoldfastError } from '../errors.js';
+import { fail, HoldfastError } from '../errors.js';
 import { openOutputSocket } from './socket-blocks.js';
 import {
   backupSourceStreams,
@@ -93,31 +94,46 @@ export function commandStream(
       child.kill('SIGTERM');
     }
   };
-  const started = openOutputSocket().then((out) => {
-    if (stopped) {
-      out.close();
-      throw new HoldfastError('SOURCE_FAILED', `${label} was stopped before it started`);
-    }
-    // Its own process group, so that killing it also stops what a shell started (their open
-    // pipes would otherwise keep the stream alive until they exit on their own).
-    child = spawn(command, [...args], {
-      stdio: ['ignore', out.childEnd, 'pipe'],
-      env,
-      cwd: opts.cwd,
-      detached: true,
+  const started = openOutputSocket()
+    .catch((err: Error) =>
+      fail(
+        'SOURCE_FAILED',
+        `cannot read the output of ${label}: ${err.message} (holdfast makes a socket in ${os.tmpdir()}: set TMPDIR to a short, writable directory)`,
+        err,
+      ),
+    )
+    .then((out) => {
+      if (stopped) {
+        out.close();
+        throw new HoldfastError('SOURCE_FAILED', `${label} was stopped before it started`);
+      }
+      // Its own process group, so that killing it also stops what a shell started (their open
+      // pipes would otherwise keep the stream alive until they exit on their own).
+      child = spawn(command, [...args], {
+        stdio: ['ignore', out.childEnd, 'pipe'],
+        env,
+        cwd: opts.cwd,
+        detached: true,
+      });
+      out.childEnd.destroy(); // the child has its own copy; the stream ends when the child's closes
+      // Not in our process group any more, so it must not outlive us when we exit.
+      process.on('exit', killGroup);
+      child.on('exit', () => process.off('exit', killGroup));
+      watched = watchChild(child, command, label, opts.redact);
+      return { out, exit: watched.exit };
     });
-    out.childEnd.destroy(); // the child has its own copy; the stream ends when the child's closes
-    // Not in our process group any more, so it must not outlive us when we exit.
-    process.on('exit', killGroup);
-    child.on('exit', () => process.off('exit', killGroup));
-    watched = watchChild(child, command, label, opts.redact);
-    return { out, exit: watched.exit };
-  });
   started.catch(() => undefined);
   return {
-    stdout: (async function* () {
-      yield* (await started).out.blocks;
-    })(),
+    stdout: {
+      [Symbol.asyncIterator]: () => ({
+        next: async () => (await started).out.blocks.next(),
+        return: () =>
+          started.then(
+            (s) => s.out.blocks.return!(),
+            () => ({ value: undefined, done: true as const }),
+          ),
+      }),
+    },
     finished: () => started.then((s) => s.exit),
     kill: () => {
       stopped = true;

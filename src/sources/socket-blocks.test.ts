@@ -2,7 +2,9 @@
  * A child's stdout through holdfast's own socket, with real child processes: the bytes arrive
  * whole and in order in full pool blocks; reading pauses while the consumer waits, so the
  * child's writes block rather than memory filling; closing unread ends the child's output;
- * a command stopped before its socket is ready never starts and says so; holdfast's own
+ * a command stopped before its socket is ready never starts and says so; a read waiting on a
+ * silent command ends at once when the stream is given up (an abort); an unusable TMPDIR
+ * fails the command with a message that says what to change; holdfast's own
  * stdin is read into pool blocks when it is a pipe, and as a plain stream when it is a file.
  */
 import { test } from 'node:test';
@@ -151,5 +153,40 @@ test("holdfast's stdin: a pipe is read into pool blocks, a file as it is, both w
     }
   } finally {
     removeDir(tmp);
+  }
+});
+
+test('a read waiting on a silent command ends at once when the stream is given up', async () => {
+  const c = commandStream('sleep', ['30']);
+  try {
+    const it = c.stdout[Symbol.asyncIterator]();
+    const pending = it.next();
+    await new Promise((r) => setTimeout(r, 200)); // started, and waiting for output
+    const t0 = Date.now();
+    assert.deepEqual(await it.return!(), { value: undefined, done: true });
+    assert.deepEqual(await pending, { value: undefined, done: true });
+    assert.ok(Date.now() - t0 < 1000, 'ended at once');
+  } finally {
+    c.kill();
+  }
+  await assert.rejects(c.finished(), /command sleep was killed by SIGTERM/);
+});
+
+test('an unusable TMPDIR fails the command with a message that says what to change', async () => {
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = '/nonexistent/holdfast-test';
+  try {
+    const c = commandStream('echo', ['hi'], undefined, { label: 'the test command' });
+    await assert.rejects(
+      c.finished(),
+      (err: unknown) =>
+        isHoldfastError(err, 'SOURCE_FAILED') &&
+        /cannot read the output of the test command: .*set TMPDIR to a short, writable directory/.test(
+          err.message,
+        ),
+    );
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
   }
 });

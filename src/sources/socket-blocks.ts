@@ -23,8 +23,11 @@ export interface OutputSocket {
    * Everything written to `childEnd`, as pool blocks: full ones, then the last one's filled part.
    * Each block is the consumer's to release. Ends when every copy of `childEnd` is closed.
    */
-  blocks: AsyncGenerator<Buffer>;
-  /** Stops reading and lets go of the blocks not handed out (also when `blocks` never ran). */
+  blocks: AsyncIterableIterator<Buffer>;
+  /**
+   * Stops reading and lets go of the blocks not handed out (also when `blocks` never ran); a
+   * read waiting for data ends at once. `blocks.return()` does the same.
+   */
   close(): void;
 }
 
@@ -54,7 +57,7 @@ export async function openOutputSocket(): Promise<OutputSocket> {
 }
 
 interface BlockReader {
-  blocks: AsyncGenerator<Buffer>;
+  blocks: AsyncIterableIterator<Buffer>;
   /** Rejects when the socket fails. */
   failed: Promise<never>;
   close(): void;
@@ -100,37 +103,54 @@ function readIntoBlocks(open: (onread: net.OnReadOpts) => net.Socket): BlockRead
     }),
   );
   failed.catch(() => undefined);
+  let closed = false;
   const close = () => {
+    closed = true;
     socket.destroy();
     for (const b of full.splice(0)) releaseBlock(b);
     if (block) releaseBlock(block);
     block = undefined;
+    notify();
   };
+  const done = { value: undefined, done: true } as const;
 
-  async function* blocks(): AsyncGenerator<Buffer> {
-    try {
+  // Not an async generator: its return() would wait for a read that may never come.
+  const blocks: AsyncIterableIterator<Buffer> = {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    async next() {
       for (;;) {
-        const next = full.shift();
-        if (next) {
+        const value = full.shift();
+        if (value) {
           if (paused) {
             paused = false;
             socket.resume();
           }
-          yield next;
-        } else if (failure) throw failure;
-        else if (ended) {
+          return { value, done: false };
+        }
+        if (failure) {
+          close();
+          throw failure;
+        }
+        if (closed) return done;
+        if (ended) {
           const last = block!.subarray(0, used);
           block = undefined;
-          if (last.length > 0) yield last;
-          else releaseBlock(last);
-          return;
-        } else await new Promise<void>((resolve) => (wake = resolve));
+          close();
+          if (last.length > 0) return { value: last, done: false };
+          releaseBlock(last);
+          return done;
+        }
+        await new Promise<void>((resolve) => (wake = resolve));
       }
-    } finally {
+    },
+    async return() {
       close();
-    }
-  }
-  return { blocks: blocks(), failed, close };
+      return done;
+    },
+  };
+  return { blocks, failed, close };
 }
 
 /**

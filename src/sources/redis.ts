@@ -11,6 +11,7 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type { BackupResult } from '../engine/archiver.js';
+import { isPoolBlock, releaseBlock } from '../engine/block-pool.js';
 import type { Repository } from '../engine/repository.js';
 import type { StoredSnapshot } from '../engine/snapshots.js';
 import { fail, HoldfastError } from '../errors.js';
@@ -80,6 +81,8 @@ async function* trimmedRdb(c: CommandStream): AsyncGenerator<Buffer> {
   let emitted = 0;
   for await (const buf of c.stdout) {
     const all = held.length ? Buffer.concat([held, buf]) : buf;
+    // A read block copied here is done with: back to the pool (one passed on as `all` is the engine's).
+    if (all !== buf && isPoolBlock(buf)) releaseBlock(buf);
     if (all.length <= EOF_MARK) {
       held = Buffer.from(all);
       continue;

@@ -64,9 +64,11 @@ const SCANS_AHEAD = 3;
 const CONTEXT = 63;
 
 /**
- * A stream's own buffers (a pipe gives a fresh one of up to 64 KiB per read) are dead once
- * copied into a block, but live outside the heap until a collection: collected every 4 MiB,
- * a 1 GB pg_dump measured 10–15 MiB less peak RSS.
+ * A stream's own buffers (Node's streams give a fresh one per read: process.stdin from a file,
+ * a download) are dead once copied into a block, but live outside the heap until a
+ * collection: collected every 4 MiB, a 1 GB pg_dump read through Node's pipe measured
+ * 10–15 MiB less peak RSS. Command output and piped stdin arrive as pool blocks instead
+ * (sources/socket-blocks.ts) and are not copied.
  */
 const copiedTurnover = collectGarbageEvery(4 * 1024 * 1024);
 
